@@ -1,0 +1,12 @@
+"""gunicorn settings for production: `gunicorn -c gunicorn.conf.py wsgi:app`."""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+# Each request is a short transaction; a worker stuck longer than this is restarted.
+timeout = 30
+graceful_timeout = 20
+accesslog = "-"
+raw_env = ["WORKORDERS_ENV=production"]

@@ -1,0 +1,66 @@
+// Opens the error dialog as a real modal and puts focus back where it was. Nothing else lives here.
+(function () {
+  "use strict";
+  let returnFocusTo = null;
+
+  function csrfToken() {
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  }
+
+  function rowFocusTarget(dialog) {
+    const row = document.getElementById("task-" + dialog.dataset.taskId);
+    return row ? row.querySelector("button, select, a") || row : null;
+  }
+
+  function openDialog(dialog) {
+    if (dialog.open) return;
+    dialog.addEventListener("close", function () {
+      const target = (returnFocusTo && returnFocusTo.isConnected) ? returnFocusTo : rowFocusTarget(dialog);
+      dialog.remove();
+      if (target) target.focus();
+    }, { once: true });
+    dialog.showModal();
+    const refresh = dialog.querySelector('[data-action="refresh"]');
+    if (refresh) refresh.focus();
+  }
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    event.detail.headers["X-CSRFToken"] = csrfToken();
+  });
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (!event.target.closest("dialog")) returnFocusTo = document.activeElement;
+  });
+
+  document.addEventListener("htmx:afterSettle", function () {
+    const dialog = document.querySelector("#modal-slot dialog#task-dialog");
+    if (dialog) openDialog(dialog);
+  });
+
+  document.addEventListener("click", function (event) {
+    const control = event.target.closest('dialog [data-action="refresh"], dialog [data-action="close"]');
+    if (!control) return;
+    const dialog = control.closest("dialog");
+    // htmx has already read the refresh button's hx-get by now; closing does not cancel that request.
+    setTimeout(function () { dialog.close(); }, 0);
+  });
+
+  // A response htmx will not swap (a proxy's 502, a dropped connection): say so instead of doing nothing.
+  function announce(text) {
+    const area = document.getElementById("messages");
+    if (!area) return;
+    const message = document.createElement("p");
+    message.className = "message message-error";
+    message.textContent = text;
+    area.replaceChildren(message);
+  }
+  document.addEventListener("htmx:responseError", function (event) {
+    if (!event.detail.xhr.getResponseHeader("HX-Retarget")) {
+      announce("The server could not do that just now (" + event.detail.xhr.status + "). Please try again.");
+    }
+  });
+  document.addEventListener("htmx:sendError", function () {
+    announce("No connection to the server. Check the network and try again.");
+  });
+})();

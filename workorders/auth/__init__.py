@@ -1,0 +1,41 @@
+"""Login, logout and the session user."""
+
+from flask import Flask, redirect, request, url_for
+
+from workorders.errors import Unauthorized, render_error, wants_json
+from workorders.extensions import db, login_manager
+from workorders.htmx import is_htmx, redirect_page
+from workorders.users.models import User
+
+
+def init_app(app: Flask) -> None:
+    from workorders.auth.views import bp
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see the board."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    app.register_blueprint(bp)
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    """Find the session's user; a cookie from before a password reset, or of a deactivated user, is refused."""
+    id_part, _, version_part = user_id.partition(".")
+    if not id_part.isdigit() or not version_part.isdigit():
+        return None
+    user = db.session.get(User, int(id_part))
+    if user is None or not user.active or user.session_version != int(version_part):
+        return None
+    return user
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    """Send a logged-out browser to the login page; htmx must do it as a full page, the API gets 401 JSON."""
+    if wants_json():
+        return render_error(Unauthorized("Log in or send an API token."))
+    login_url = url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None)
+    if is_htmx():
+        return redirect_page(login_url)
+    return redirect(login_url)

@@ -1,0 +1,274 @@
+"""Reading the board: filters, ordering, paging, counts, and what each viewer may do on each row.
+
+A board page costs the same few queries whether it shows 5 rows or 50.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy.orm import contains_eager, joinedload
+
+from workorders.departments.models import Department, Process
+from workorders.errors import BadInput
+from workorders.extensions import db
+from workorders.orders.models import PRIORITY_RANK, WorkOrder
+from workorders.tasks.models import NOT_DONE, Task, TaskEvent, TaskStatus
+from workorders.users.models import User, user_departments
+
+STATUS_FILTERS = ("active", "all", *TaskStatus)
+MAX_PAGE = 100_000
+MAX_QUERY_LENGTH = 100
+
+
+@dataclass(frozen=True)
+class BoardFilters:
+    """What the board shows: `department` is a code, "all", or None for the viewer's own departments."""
+
+    department: str | None = None
+    status: str = "active"
+    assignee: str | None = None
+    q: str = ""
+    page: int = 1
+    per_page: int = 50
+
+    @classmethod
+    def parse(cls, args, per_page: int = 50) -> BoardFilters:
+        """Read filters from a query string. Raises BadInput naming the field that is wrong."""
+        status = args.get("status") or "active"
+        if status not in STATUS_FILTERS:
+            raise BadInput(f"status must be one of {', '.join(STATUS_FILTERS)}.")
+        department = (args.get("department") or "").strip().upper() or None
+        if department == "ALL":
+            department = "all"
+        assignee = (args.get("assignee") or "").strip().lower() or None
+        q = (args.get("q") or "").strip()
+        if len(q) > MAX_QUERY_LENGTH:
+            raise BadInput(f"q may be at most {MAX_QUERY_LENGTH} characters.")
+        return cls(department, status, assignee, q, _positive_int(args.get("page"), "page", 1, MAX_PAGE), per_page)
+
+    def query_args(self, **changes) -> dict[str, str | int]:
+        """The filters as query-string arguments, leaving defaults out."""
+        filters = replace(self, **changes)
+        args = {
+            "department": filters.department,
+            "status": filters.status if filters.status != "active" else None,
+            "assignee": filters.assignee,
+            "q": filters.q or None,
+            "page": filters.page if filters.page > 1 else None,
+        }
+        return {key: value for key, value in args.items() if value is not None}
+
+
+@dataclass
+class Row:
+    """One task as one viewer sees it."""
+
+    task: Task
+    waiting_for: Task | None = None
+    actions: tuple[str, ...] = ()
+    assignee_choices: list[tuple[User, int]] = field(default_factory=list)
+
+
+@dataclass
+class Board:
+    rows: list[Row]
+    filters: BoardFilters
+    counts: dict[str, int]
+    total: int
+    departments: list[Department]
+    shown_departments: list[Department]
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.filters.per_page))
+
+
+def _positive_int(raw: str | None, name: str, default: int, maximum: int) -> int:
+    if raw is None or raw == "":
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:
+        raise BadInput(f"{name} must be a whole number from 1 to {maximum:,}.")
+    return int(raw)
+
+
+def load_board(viewer: User, filters: BoardFilters) -> Board:
+    """The board page for `viewer`: rows in board order, counts per status, and the departments to pick from."""
+    departments = list(db.session.scalars(select(Department).order_by(Department.code)))
+    shown = _shown_departments(viewer, filters, departments)
+    base = _filtered(select(Task), viewer, filters, shown)
+    counts = dict(
+        db.session.execute(base.with_only_columns(Task.status, func.count()).group_by(Task.status)).tuples().all()
+    )
+    if filters.status != "all":
+        base = base.where(Task.status.in_(_statuses(filters.status)))
+    total = sum(count for status, count in counts.items() if status in _statuses(filters.status))
+    page = filters.page
+    tasks = list(
+        db.session.scalars(
+            _with_row_data(base).order_by(*_board_order()).limit(filters.per_page).offset((page - 1) * filters.per_page)
+        ).unique()
+    )
+    return Board(_rows(viewer, tasks), filters, counts, total, departments, shown)
+
+
+def load_row(viewer: User, task_id: int) -> Row | None:
+    """One task's row as `viewer` sees it, or None if there is no such task."""
+    task = db.session.scalar(
+        _with_row_data(select(Task).join(Task.work_order))
+        .where(Task.id == task_id)
+        .execution_options(populate_existing=True)
+    )
+    return _rows(viewer, [task])[0] if task is not None else None
+
+
+def task_history(task_id: int) -> list[TaskEvent]:
+    """Every change to the task, newest first."""
+    return list(
+        db.session.scalars(
+            select(TaskEvent)
+            .where(TaskEvent.task_id == task_id)
+            .options(
+                joinedload(TaskEvent.actor), joinedload(TaskEvent.from_assignee), joinedload(TaskEvent.to_assignee)
+            )
+            .order_by(TaskEvent.version.desc(), TaskEvent.id.desc())
+        )
+    )
+
+
+def _statuses(status_filter: str) -> tuple[str, ...]:
+    if status_filter == "active":
+        return tuple(NOT_DONE)
+    if status_filter == "all":
+        return tuple(TaskStatus)
+    return (status_filter,)
+
+
+def _shown_departments(viewer: User, filters: BoardFilters, departments: list[Department]) -> list[Department]:
+    if filters.department == "all":
+        return departments
+    if filters.department:
+        chosen = [department for department in departments if department.code == filters.department]
+        if not chosen:
+            raise BadInput(f"There is no department {filters.department!r}.")
+        return chosen
+    if viewer.is_admin:
+        return departments
+    own = viewer.department_ids()
+    return [department for department in departments if department.id in own]
+
+
+def _filtered(stmt: Select, viewer: User, filters: BoardFilters, shown: list[Department]) -> Select:
+    stmt = stmt.join(Task.work_order).where(Task.department_id.in_([department.id for department in shown]))
+    if filters.assignee == "me":
+        stmt = stmt.where(Task.assignee_id == viewer.id)
+    elif filters.assignee == "none":
+        stmt = stmt.where(Task.assignee_id.is_(None))
+    elif filters.assignee:
+        stmt = stmt.where(
+            Task.assignee_id == select(User.id).where(User.username == filters.assignee).scalar_subquery()
+        )
+    if filters.q:
+        pattern = f"%{_escape_like(filters.q)}%"
+        stmt = stmt.where(
+            or_(
+                *(
+                    column.ilike(pattern, escape="\\")
+                    for column in (WorkOrder.number, WorkOrder.product, WorkOrder.customer)
+                )
+            )
+        )
+    return stmt
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _with_row_data(stmt: Select) -> Select:
+    """Eager-load what a row shows; `stmt` has joined the work order already."""
+    return stmt.join(Task.process).options(
+        contains_eager(Task.work_order),
+        contains_eager(Task.process),
+        joinedload(Task.department),
+        joinedload(Task.assignee),
+    )
+
+
+def _board_order() -> list:
+    rank = case({str(priority): value for priority, value in PRIORITY_RANK.items()}, value=WorkOrder.priority, else_=9)
+    return [rank, WorkOrder.due_date, WorkOrder.number, Task.sequence]
+
+
+def _rows(viewer: User, tasks: list[Task]) -> list[Row]:
+    blockers = _blocking_steps(tasks)
+    choices = _assignee_choices(viewer, tasks)
+    rows = []
+    for task in tasks:
+        waiting_for = blockers.get(task.id)
+        rows.append(
+            Row(task, waiting_for, _actions(viewer, task, waiting_for is None), choices.get(task.department_id, []))
+        )
+    return rows
+
+
+def _actions(viewer: User, task: Task, ready: bool) -> tuple[str, ...]:
+    """The actions this viewer may take on the task right now, in the order the row shows them."""
+    possible = {
+        "start": task.can_start(viewer) and ready,
+        "pause": task.can_pause(viewer),
+        "complete": task.can_complete(viewer),
+        "claim": task.can_claim(viewer),
+        "release": task.can_release(viewer),
+        "assign": task.can_assign(viewer),
+    }
+    return tuple(action for action, allowed in possible.items() if allowed)
+
+
+def _blocking_steps(tasks: list[Task]) -> dict[int, Task]:
+    """For each not-done task, the previous non-parallel step of its work order when that is not done yet."""
+    pending = [task for task in tasks if task.status in NOT_DONE]
+    if not pending:
+        return {}
+    steps = db.session.scalars(
+        select(Task)
+        .join(Task.process)
+        .options(contains_eager(Task.process))
+        .where(Task.work_order_id.in_({task.work_order_id for task in pending}), Process.parallel.is_(False))
+        .order_by(Task.work_order_id, Task.sequence)
+    )
+    by_order: dict[int, list[Task]] = {}
+    for step in steps:
+        by_order.setdefault(step.work_order_id, []).append(step)
+    blockers = {}
+    for task in pending:
+        earlier = [step for step in by_order.get(task.work_order_id, []) if step.sequence < task.sequence]
+        if earlier and earlier[-1].status != TaskStatus.DONE:
+            blockers[task.id] = earlier[-1]
+    return blockers
+
+
+def _assignee_choices(viewer: User, tasks: list[Task]) -> dict[int, list[tuple[User, int]]]:
+    """Active members of each department the viewer supervises on this page, with how many tasks each holds."""
+    department_ids = {task.department_id for task in tasks if viewer.supervises(task.department_id)}
+    if not department_ids:
+        return {}
+    load = (
+        select(Task.assignee_id, func.count().label("held"))
+        .where(Task.status.in_(NOT_DONE), Task.assignee_id.is_not(None))
+        .group_by(Task.assignee_id)
+        .subquery()
+    )
+    result = db.session.execute(
+        select(user_departments.c.department_id, User, func.coalesce(load.c.held, 0))
+        .join(User, User.id == user_departments.c.user_id)
+        .outerjoin(load, load.c.assignee_id == User.id)
+        .where(user_departments.c.department_id.in_(department_ids), User.active.is_(True))
+        .order_by(User.display_name)
+    )
+    choices: dict[int, list[tuple[User, int]]] = {}
+    for department_id, user, held in result:
+        choices.setdefault(department_id, []).append((user, held))
+    return choices

@@ -1,0 +1,97 @@
+"""Board pages, row fragments and the action endpoints (htmx fragment or plain form post)."""
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from workorders.errors import BadInput
+from workorders.htmx import current_path, is_htmx, vary_on_htmx
+from workorders.tasks import service
+from workorders.tasks.errors import TaskNotFound
+from workorders.tasks.forms import FORMS
+from workorders.tasks.queries import BoardFilters, load_board, load_row, task_history
+from workorders.urls import safe_next
+
+bp = Blueprint("tasks", __name__, url_prefix="/tasks")
+
+SERVICES = {
+    "claim": service.claim,
+    "release": service.release,
+    "assign": service.assign,
+    "start": service.start,
+    "pause": service.pause,
+    "complete": service.complete,
+}
+
+
+@bp.before_request
+@login_required
+def require_login() -> None:
+    """Every board page and action needs a logged-in user."""
+
+
+@bp.get("")
+def board() -> Response:
+    filters = BoardFilters.parse(request.args, per_page=current_app.config["BOARD_PAGE_SIZE"])
+    context = {"board": load_board(current_user, filters), "return_to": request.full_path.rstrip("?")}
+    template = "tasks/_board.html" if is_htmx() else "tasks/index.html"
+    return vary_on_htmx(Response(render_template(template, **context)))
+
+
+@bp.get("/<task_id>/row")
+def row(task_id: str) -> str:
+    return render_fresh_row(parse_id(task_id)) or _not_found(task_id)
+
+
+@bp.get("/<task_id>")
+def detail(task_id: str) -> str:
+    task_id = parse_id(task_id)
+    row = load_row(current_user, task_id) or _not_found(task_id)
+    return render_template("tasks/detail.html", row=row, events=task_history(task_id), return_to=_return_path())
+
+
+@bp.post("/<task_id>/<action>")
+def act(task_id: str, action: str) -> Response:
+    if action not in SERVICES:
+        abort(404)
+    task_id = parse_id(task_id)
+    form = FORMS[action]()
+    if not form.validate():
+        raise BadInput(_first_error(form), task_id=task_id)
+    outcome = SERVICES[action](task_id, current_user, **form.service_args())
+    if not is_htmx():
+        flash(outcome.message, "success" if outcome.changed else "info")
+        return redirect(form.next_url() or url_for(".board"), code=303)
+    html = render_fresh_row(task_id) + render_template("tasks/_message.html", outcome=outcome)
+    return Response(html)
+
+
+def render_fresh_row(task_id: int, oob: bool = False) -> str | None:
+    """The task's row as the current user sees it now (None if there is no such task)."""
+    row = load_row(current_user, task_id)
+    if row is None:
+        return None
+    return render_template("tasks/_row.html", row=row, oob=oob, return_to=_return_path())
+
+
+def parse_id(raw: str) -> int:
+    """A task id from the URL; anything but a plain whole number is a 400, not a 404."""
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > 2**31 - 1:
+        raise BadInput(f"A task id is a whole number, not {raw[:20]!r}.")
+    return int(raw)
+
+
+def _not_found(task_id) -> None:
+    raise TaskNotFound(task_id)
+
+
+def _return_path() -> str:
+    """Where a plain form post should land afterwards: the board the user came from."""
+    return safe_next(request.form.get("next")) or safe_next(current_path()) or url_for(".board")
+
+
+def _first_error(form) -> str:
+    for field in form:
+        if field.errors:
+            message = field.errors[0]
+            return message if field.name in message or field.label.text in message else f"{field.name}: {message}"
+    return "The form is incomplete."

@@ -1,0 +1,62 @@
+"""Creating users and issuing their API tokens."""
+
+import re
+
+from sqlalchemy import select
+
+from workorders.departments.service import department_by_code
+from workorders.errors import BadInput
+from workorders.extensions import db
+from workorders.users.models import Role, User
+from workorders.users.passwords import hash_password, new_api_token
+
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+MIN_PASSWORD_LENGTH = 8
+
+
+def create_user(
+    username: str,
+    role: str,
+    department_codes: list[str] | tuple[str, ...] = (),
+    password: str | None = None,
+    display_name: str | None = None,
+) -> User:
+    """Add a user. Raises BadInput for a bad or taken username, unknown role or department, or short password."""
+    username = (username or "").strip().lower()
+    if not USERNAME_PATTERN.match(username):
+        raise BadInput("A username is 1–64 lower-case letters, digits, '.', '-' or '_'.")
+    if role not in set(Role):
+        raise BadInput(f"Role must be one of {', '.join(Role)}, not {role!r}.")
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        raise BadInput(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+    departments = [department_by_code(code) for code in department_codes]
+    if role != Role.ADMIN and not departments:
+        raise BadInput("Operators and supervisors need at least one department.")
+    if db.session.scalar(select(User.id).where(User.username == username)):
+        raise BadInput(f"User {username} exists already.")
+    user = User(
+        username=username,
+        display_name=(display_name or username).strip()[:120],
+        role=role,
+        departments=departments,
+        password_hash=hash_password(password) if password else None,
+    )
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def user_by_username(username: str) -> User:
+    user = db.session.scalar(select(User).where(User.username == (username or "").strip().lower()))
+    if user is None:
+        raise BadInput(f"There is no user {username!r}.")
+    return user
+
+
+def issue_api_token(username: str) -> str:
+    """Give the user a new API token (the old one stops working) and return it; only its hash is kept."""
+    user = user_by_username(username)
+    token, token_hash = new_api_token()
+    user.api_token_hash = token_hash
+    db.session.commit()
+    return token
