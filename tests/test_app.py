@@ -37,7 +37,7 @@ def test_development_key_is_generated_once_and_kept(clean_env, tmp_path):
 def test_default_database_is_sqlite_in_instance(clean_env, tmp_path):
     config = load_config(tmp_path)
     assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'workorders.sqlite3'}"
-    assert config["SQLALCHEMY_ENGINE_OPTIONS"] == {"connect_args": {"timeout": 5}}
+    assert config["SQLALCHEMY_ENGINE_OPTIONS"] == {}
 
 
 def test_postgres_url_uses_psycopg3_with_pre_ping(clean_env, tmp_path):
@@ -82,5 +82,5 @@ def test_sqlite_connections_use_wal_and_busy_timeout(clean_env, tmp_path):
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db", "SECRET_KEY": "x"})
     with app.app_context(), db.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == app.config["LOCK_TIMEOUT_MS"] == 3000
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

@@ -26,7 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     with app.app_context():
-        _tune_sqlite(db.engine)
+        _tune_sqlite(db.engine, busy_timeout_ms=app.config["LOCK_TIMEOUT_MS"])
 
     from workorders import auth, cli, errors, tasks, templating
 
@@ -38,7 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
-def _tune_sqlite(engine) -> None:
+def _tune_sqlite(engine, busy_timeout_ms: int) -> None:
     """WAL lets readers and one writer work at once; the busy timeout makes writers queue, not fail."""
     if engine.dialect.name != "sqlite":
         return
@@ -47,6 +47,6 @@ def _tune_sqlite(engine) -> None:
     def _on_connect(dbapi_connection, _record):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()

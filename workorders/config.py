@@ -37,8 +37,7 @@ def _development_secret(instance_path: Path) -> str:
 
 def _engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
-        # Several gunicorn workers may share the file: wait for a lock rather than fail at once.
-        return {"connect_args": {"timeout": 5}}
+        return {}
     return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 5}
 
 
@@ -70,7 +69,8 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url),
         "TASK_CAP_PER_OPERATOR": _non_negative_int("TASK_CAP_PER_OPERATOR", env.get("TASK_CAP_PER_OPERATOR"), 10),
-        # Postgres gives up waiting for a row lock after this long; the user gets a 503 with Retry-After.
+        # How long to wait for a row lock (PostgreSQL) or the write lock (SQLite's busy timeout) before the
+        # user gets a 503 with Retry-After.
         "LOCK_TIMEOUT_MS": _non_negative_int("LOCK_TIMEOUT_MS", env.get("LOCK_TIMEOUT_MS"), 3000),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from workorders.extensions import db
 from workorders.htmx import is_htmx, retarget
+from workorders.urls import safe_next
 
 RETRY_AFTER_SECONDS = 2
 
@@ -89,7 +90,8 @@ def render_error(error: DomainError) -> Response:
     elif is_htmx():
         response = retarget(_dialog_response(error), "#modal-slot")
     else:
-        response = Response(render_template("errors/page.html", error=error))
+        back_url = safe_next(request.form.get("next")) if request.method == "POST" else None
+        response = Response(render_template("errors/page.html", error=error, back_url=back_url))
     response.status_code = error.status
     if error.status == 503:
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)

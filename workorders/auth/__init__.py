@@ -1,6 +1,8 @@
 """Login, logout and the session user."""
 
 from flask import Flask, redirect, request, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from workorders.errors import Unauthorized, render_error, wants_json
 from workorders.extensions import db, login_manager
@@ -24,7 +26,9 @@ def load_user(user_id: str) -> User | None:
     id_part, _, version_part = user_id.partition(".")
     if not id_part.isdigit() or not version_part.isdigit():
         return None
-    user = db.session.get(User, int(id_part))
+    # The departments come along: nearly every page asks which ones the user works in.
+    query = select(User).where(User.id == int(id_part)).options(joinedload(User.departments))
+    user = db.session.execute(query).unique().scalar_one_or_none()
     if user is None or not user.active or user.session_version != int(version_part):
         return None
     return user

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NoReturn
 
 from flask import current_app
 from sqlalchemy import func, select, text
@@ -46,13 +47,11 @@ def claim(task_id: int, actor: User, version: int) -> Outcome:
         if task.is_held_by(actor) and task.status in NOT_DONE:
             return Outcome(task.id, False, f"You already have {task.label}.", already_claimed=True)
         if not actor.belongs_to(task.department_id):
-            raise _refusal(
-                task, version, NotAllowed(f"{task.label} belongs to {task.department.name}.", task_id=task.id)
-            )
-        if task.assignee_id is not None:
-            raise _refusal(task, version, NotAllowed(f"{task.assignee.display_name} has this task.", task_id=task.id))
+            _refuse(task, version, NotAllowed, f"{task.label} belongs to {task.department.name}.")
+        if task.assignee_id is not None and not task.is_held_by(actor):
+            _refuse(task, version, NotAllowed, f"{task.assignee.display_name} has this task.")
         if task.status not in CLAIMABLE:
-            raise _refusal(task, version, RuleBroken(f"A {task.status} task cannot be claimed.", task_id=task.id))
+            _refuse(task, version, RuleBroken, _state_reason(task, "claimed"))
         _check_cap(actor, task, actor)
         _change(task, actor, "claim", assignee=actor)
         return Outcome(task.id, True, f"You claimed {task.label}.")
@@ -62,18 +61,16 @@ def release(task_id: int, actor: User, version: int) -> Outcome:
     """Give a held task back to the pool; by its holder or a supervisor. Raises as `claim` does."""
     with _locked_task(task_id) as task:
         holder = task.is_held_by(actor)
+        if not actor.belongs_to(task.department_id):
+            _refuse(task, version, NotAllowed, f"{task.label} belongs to {task.department.name}.")
+        if task.assignee_id is None:
+            _refuse(task, version, RuleBroken, f"Nobody holds {task.label}.")
         if not holder and not actor.supervises(task.department_id):
-            raise _refusal(
-                task,
-                version,
-                NotAllowed("Only the operator holding a task or a supervisor may release it.", task_id=task.id),
-            )
+            _refuse(task, version, NotAllowed, "Only the operator holding a task or a supervisor may release it.")
         if not holder and _assignee_seen_at(task, version) != task.assignee_id:
             raise _conflict(task)
-        if task.assignee_id is None:
-            raise _refusal(task, version, RuleBroken("Nobody holds this task.", task_id=task.id))
         if task.status not in CLAIMABLE:
-            raise _refusal(task, version, RuleBroken(_state_reason(task, "released"), task_id=task.id))
+            _refuse(task, version, RuleBroken, _state_reason(task, "released") + " Pause it first.")
         previous = task.assignee.display_name
         _change(task, actor, "release", assignee=None)
         return Outcome(task.id, True, f"You released {task.label}" + ("." if holder else f" from {previous}."))
@@ -83,26 +80,23 @@ def assign(task_id: int, actor: User, version: int, assignee: str | None) -> Out
     """Give a task to an active member of its department (by username), or to nobody; a started task is paused.
 
     Raises TaskConflict when the task's holder is not the one the supervisor saw, NotAllowed for anyone but
-    the department's supervisors, RuleBroken for a done task, an unfit assignee or a full cap.
+    the department's supervisors, RuleBroken for a finished task, an unfit assignee or a full cap.
     """
     with _locked_task(task_id) as task:
         if not actor.supervises(task.department_id):
-            raise _refusal(
-                task, version, NotAllowed("Only a supervisor of the department may assign its tasks.", task_id=task.id)
-            )
+            _refuse(task, version, NotAllowed, "Only a supervisor of the department may assign its tasks.")
         if _assignee_seen_at(task, version) != task.assignee_id:
             raise _conflict(task)
         if task.status not in NOT_DONE:
-            raise _refusal(task, version, RuleBroken(_state_reason(task, "assigned"), task_id=task.id))
-        assignee = _assignable_user(assignee, task)
-        if (assignee.id if assignee else None) == task.assignee_id:
-            who = assignee.display_name if assignee else "nobody"
+            _refuse(task, version, RuleBroken, _state_reason(task, "assigned"))
+        new_holder = _assignable_user(assignee, task)
+        who = new_holder.display_name if new_holder else "nobody"
+        if (new_holder.id if new_holder else None) == task.assignee_id:
             return Outcome(task.id, False, f"{task.label} is already assigned to {who}.")
-        if assignee is not None:
-            _check_cap(assignee, task, actor)
+        if new_holder is not None:
+            _check_cap(new_holder, task, actor)
         paused = TaskStatus.PAUSED if task.status == TaskStatus.IN_PROGRESS else None
-        _change(task, actor, "assign" if assignee else "unassign", assignee=assignee, status=paused)
-        who = assignee.display_name if assignee else "nobody"
+        _change(task, actor, "assign" if new_holder else "unassign", assignee=new_holder, status=paused)
         return Outcome(task.id, True, f"You assigned {task.label} to {who}.")
 
 
@@ -113,14 +107,10 @@ def start(task_id: int, actor: User, version: int) -> Outcome:
         if task.status == TaskStatus.IN_PROGRESS:
             return Outcome(task.id, False, f"{task.label} is already in progress.")
         if task.status not in CLAIMABLE:
-            raise _refusal(task, version, RuleBroken(_state_reason(task, "started"), task_id=task.id))
+            _refuse(task, version, RuleBroken, _state_reason(task, "started"))
         blocker = blocking_step(task)
         if blocker is not None:
-            raise _refusal(
-                task,
-                version,
-                RuleBroken(f"Step {blocker.sequence}, {blocker.process.name}, is not done yet.", task_id=task.id),
-            )
+            _refuse(task, version, RuleBroken, f"Step {blocker.sequence}, {blocker.process.name}, is not done yet.")
         _change(task, actor, "start", status=TaskStatus.IN_PROGRESS, started_at=_now())
         return Outcome(task.id, True, f"You started {task.label}.")
 
@@ -132,7 +122,7 @@ def pause(task_id: int, actor: User, version: int) -> Outcome:
         if task.status == TaskStatus.PAUSED:
             return Outcome(task.id, False, f"{task.label} is already paused.")
         if task.status != TaskStatus.IN_PROGRESS:
-            raise _refusal(task, version, RuleBroken(_state_reason(task, "paused"), task_id=task.id))
+            _refuse(task, version, RuleBroken, _state_reason(task, "paused"))
         _change(task, actor, "pause", status=TaskStatus.PAUSED)
         return Outcome(task.id, True, f"You paused {task.label}.")
 
@@ -144,7 +134,7 @@ def complete(task_id: int, actor: User, version: int, good_qty: int, scrap_qty: 
         if task.status == TaskStatus.DONE and (task.good_qty, task.scrap_qty) == (good_qty, scrap_qty):
             return Outcome(task.id, False, f"{task.label} is already done.")
         if task.status != TaskStatus.IN_PROGRESS:
-            raise _refusal(task, version, RuleBroken(_state_reason(task, "completed"), task_id=task.id))
+            _refuse(task, version, RuleBroken, _state_reason(task, "completed"))
         _change(
             task,
             actor,
@@ -229,9 +219,11 @@ def _change(task: Task, actor: User, action: str, *, note: str | None = None, **
     db.session.flush()
 
 
-def _refusal(task: Task, version: int, error: DomainError) -> DomainError:
-    """`error`, unless the user's view was stale: then it was someone else's change that got in the way."""
-    return _conflict(task) if version != task.version else error
+def _refuse(task: Task, version: int, error: type[DomainError], detail: str) -> NoReturn:
+    """Raise `error`, unless the user's view was stale: then someone else's change got in the way (409)."""
+    if version != task.version:
+        raise _conflict(task)
+    raise error(detail, task_id=task.id)
 
 
 def _conflict(task: Task) -> TaskConflict:
@@ -245,13 +237,9 @@ def _conflict(task: Task) -> TaskConflict:
 
 def _require_holder(task: Task, actor: User, version: int, verb: str) -> None:
     if task.assignee_id is None:
-        raise _refusal(task, version, RuleBroken(f"Claim {task.label} before you {verb} it.", task_id=task.id))
+        _refuse(task, version, RuleBroken, f"Claim {task.label} before you {verb} it.")
     if not task.is_held_by(actor):
-        raise _refusal(
-            task,
-            version,
-            NotAllowed(f"{task.assignee.display_name} holds {task.label}; only they may {verb} it.", task_id=task.id),
-        )
+        _refuse(task, version, NotAllowed, f"{task.assignee.display_name} holds {task.label}; only they may {verb} it.")
 
 
 def _assignee_seen_at(task: Task, version: int) -> int | None:
