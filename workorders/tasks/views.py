@@ -70,7 +70,8 @@ def render_fresh_row(task_id: int, oob: bool = False) -> str | None:
     row = load_row(current_user, task_id)
     if row is None:
         return None
-    return render_template("tasks/_row.html", row=row, oob=oob, return_to=_return_path())
+    template = "tasks/_row_oob.html" if oob else "tasks/_row.html"
+    return render_template(template, row=row, oob=oob, return_to=_return_path())
 
 
 def parse_id(raw: str) -> int:
