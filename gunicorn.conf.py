@@ -10,3 +10,6 @@ timeout = 30
 graceful_timeout = 20
 accesslog = "-"
 raw_env = ["WORKORDERS_ENV=production"]
+# gunicorn 27's control socket lives at one path per user (~/.gunicorn): a second server on the same host would
+# take it over. Nothing here uses it.
+control_socket_disable = True
