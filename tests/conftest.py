@@ -45,6 +45,9 @@ def test_config(database_url: str, **overrides) -> dict:
     }
 
 
+test_config.__test__ = False  # a helper, though its name starts with "test"
+
+
 def migrate(database_url: str) -> None:
     app = create_app(test_config(database_url))
     with app.app_context():
@@ -134,6 +137,12 @@ def database_url(request, tmp_path) -> str:
     url = request.getfixturevalue("postgres_url")
     empty_postgres(url)
     return url
+
+
+# For tests that need factories (and so the `app` fixture) on PostgreSQL alone.
+postgres_only = pytest.mark.parametrize(
+    "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from wtforms import Field, StringField
 from wtforms.validators import ValidationError
 
+from workorders.errors import BadInput
 from workorders.urls import safe_next
 
 MAX_INT = 2**31 - 1  # the database's integer column
@@ -27,3 +28,10 @@ class NonNegativeIntegerField(StringField):
 def next_path(field: Field) -> str | None:
     """The form's `next` when it is a path on this site, else None."""
     return safe_next(field.data)
+
+
+def parse_id(raw: str, what: str = "task") -> int:
+    """An id from a URL path; anything but a plain whole number is a 400 (BadInput), not a 404."""
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_INT:
+        raise BadInput(f"A {what} id is a whole number, not {raw[:20]!r}.")
+    return int(raw)

@@ -35,8 +35,10 @@ class BoardFilters:
     per_page: int = 50
 
     @classmethod
-    def parse(cls, args, per_page: int = 50) -> BoardFilters:
-        """Read filters from a query string. Raises BadInput naming the field that is wrong."""
+    def parse(cls, args, per_page: int = 50, max_per_page: int | None = None) -> BoardFilters:
+        """Read filters from a query string (and `per_page`, when a maximum is given). Raises BadInput."""
+        if max_per_page is not None:
+            per_page = _positive_int(args.get("per_page"), "per_page", per_page, max_per_page)
         status = args.get("status") or "active"
         if status not in STATUS_FILTERS:
             raise BadInput(f"status must be one of {', '.join(STATUS_FILTERS)}.")
@@ -98,20 +100,28 @@ def load_board(viewer: User, filters: BoardFilters) -> Board:
     """The board page for `viewer`: rows in board order, counts per status, and the departments to pick from."""
     departments = list(db.session.scalars(select(Department).order_by(Department.code)))
     shown = _shown_departments(viewer, filters, departments)
+    tasks, counts = _page_of_tasks(viewer, filters, shown)
+    total = sum(count for status, count in counts.items() if status in _statuses(filters.status))
+    return Board(_rows(viewer, tasks), filters, counts, total, departments, shown)
+
+
+def list_tasks(viewer: User, filters: BoardFilters) -> tuple[list[Task], int]:
+    """One page of the tasks the board would show `viewer`, in board order, and how many match in all."""
+    departments = list(db.session.scalars(select(Department).order_by(Department.code)))
+    tasks, counts = _page_of_tasks(viewer, filters, _shown_departments(viewer, filters, departments))
+    return tasks, sum(count for status, count in counts.items() if status in _statuses(filters.status))
+
+
+def _page_of_tasks(viewer: User, filters: BoardFilters, shown: list[Department]) -> tuple[list[Task], dict]:
     base = _filtered(select(Task), viewer, filters, shown)
     counts = dict(
         db.session.execute(base.with_only_columns(Task.status, func.count()).group_by(Task.status)).tuples().all()
     )
     if filters.status != "all":
         base = base.where(Task.status.in_(_statuses(filters.status)))
-    total = sum(count for status, count in counts.items() if status in _statuses(filters.status))
-    page = filters.page
-    tasks = list(
-        db.session.scalars(
-            _with_row_data(base).order_by(*_board_order()).limit(filters.per_page).offset((page - 1) * filters.per_page)
-        ).unique()
-    )
-    return Board(_rows(viewer, tasks), filters, counts, total, departments, shown)
+    offset = (filters.page - 1) * filters.per_page
+    page = _with_row_data(base).order_by(*_board_order()).limit(filters.per_page).offset(offset)
+    return list(db.session.scalars(page).unique()), counts
 
 
 def load_row(viewer: User, task_id: int) -> Row | None:

@@ -149,6 +149,16 @@ def complete(task_id: int, actor: User, version: int, good_qty: int, scrap_qty: 
         return Outcome(task.id, True, f"You completed {task.label}: {good_qty:,} good, {scrap_qty:,} scrap.")
 
 
+ACTIONS = {
+    "claim": claim,
+    "release": release,
+    "assign": assign,
+    "start": start,
+    "pause": pause,
+    "complete": complete,
+}
+
+
 def blocking_step(task: Task) -> Task | None:
     """The previous non-parallel step of the work order, if it is not done yet."""
     previous = db.session.scalar(

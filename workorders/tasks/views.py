@@ -4,23 +4,15 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_login import current_user, login_required
 
 from workorders.errors import BadInput
+from workorders.forms import parse_id
 from workorders.htmx import current_path, is_htmx, vary_on_htmx
-from workorders.tasks import service
 from workorders.tasks.errors import TaskNotFound
 from workorders.tasks.forms import FORMS
 from workorders.tasks.queries import BoardFilters, load_board, load_row, task_history
+from workorders.tasks.service import ACTIONS
 from workorders.urls import safe_next
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
-
-SERVICES = {
-    "claim": service.claim,
-    "release": service.release,
-    "assign": service.assign,
-    "start": service.start,
-    "pause": service.pause,
-    "complete": service.complete,
-}
 
 
 @bp.before_request
@@ -51,13 +43,13 @@ def detail(task_id: str) -> str:
 
 @bp.post("/<task_id>/<action>")
 def act(task_id: str, action: str) -> Response:
-    if action not in SERVICES:
+    if action not in ACTIONS:
         abort(404)
     task_id = parse_id(task_id)
     form = FORMS[action]()
     if not form.validate():
         raise BadInput(_first_error(form), task_id=task_id)
-    outcome = SERVICES[action](task_id, current_user, **form.service_args())
+    outcome = ACTIONS[action](task_id, current_user, **form.service_args())
     if not is_htmx():
         flash(outcome.message, "success" if outcome.changed else "info")
         return redirect(form.next_url() or url_for(".board"), code=303)
@@ -72,13 +64,6 @@ def render_fresh_row(task_id: int, oob: bool = False) -> str | None:
         return None
     template = "tasks/_row_oob.html" if oob else "tasks/_row.html"
     return render_template(template, row=row, oob=oob, return_to=_return_path())
-
-
-def parse_id(raw: str) -> int:
-    """A task id from the URL; anything but a plain whole number is a 400, not a 404."""
-    if not (raw.isascii() and raw.isdigit()) or int(raw) > 2**31 - 1:
-        raise BadInput(f"A task id is a whole number, not {raw[:20]!r}.")
-    return int(raw)
 
 
 def _not_found(task_id) -> None:

@@ -1,0 +1,56 @@
+"""Who is calling the API: a bearer token, or the browser session plus its CSRF token."""
+
+from flask import request
+from flask_login import current_user
+from sqlalchemy import select
+
+from workorders.errors import Unauthorized
+from workorders.extensions import csrf, db, login_manager
+from workorders.users.models import User
+from workorders.users.passwords import hash_api_token
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def bearer_token() -> str | None:
+    """The token of an `Authorization: Bearer …` header; None without the header. Raises Unauthorized if malformed."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("The Authorization header must be 'Bearer <token>'.")
+    return token.strip()
+
+
+def user_for_token(token: str) -> User | None:
+    user = db.session.scalar(select(User).where(User.api_token_hash == hash_api_token(token)))
+    return user if user is not None and user.active else None
+
+
+@login_manager.request_loader
+def load_user_from_request(_request) -> User | None:
+    """Flask-Login's hook for requests without a session user: API calls with a bearer token."""
+    if not request.path.startswith("/api/"):
+        return None
+    token = bearer_token()
+    return user_for_token(token) if token else None
+
+
+def authenticate() -> None:
+    """Refuse the request unless a valid token or a session (with X-CSRFToken on writes) names an active user.
+
+    Raises Unauthorized (401); a session write without a good CSRF token raises CSRFError (400).
+    """
+    token = bearer_token()
+    if token is not None:
+        user = user_for_token(token)
+        if user is None:
+            raise Unauthorized("The API token is not valid: it may have been replaced or its user switched off.")
+        if current_user.get_id() != user.get_id():
+            raise Unauthorized("The API token and the session name different users; send one or the other.")
+        return
+    if not current_user.is_authenticated:
+        raise Unauthorized("Send an API token (Authorization: Bearer …) or log in.")
+    if request.method not in SAFE_METHODS:
+        csrf.protect()

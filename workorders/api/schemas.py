@@ -1,0 +1,87 @@
+"""What goes over the wire: tasks as JSON, and the checked bodies of action requests."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import request
+
+from workorders.errors import BadInput
+from workorders.forms import MAX_INT
+from workorders.tasks.models import Task
+
+# The fields each action takes; `next` is the board URL of the form version and is accepted and ignored.
+ACTION_FIELDS = {
+    "claim": ("version",),
+    "release": ("version",),
+    "start": ("version",),
+    "pause": ("version",),
+    "assign": ("version", "assignee"),
+    "complete": ("version", "good_qty", "scrap_qty"),
+}
+IGNORED_FIELDS = ("next",)
+
+
+class UnsupportedMediaType(BadInput):
+    status = 415
+    suggestion = "Send the body as JSON with Content-Type: application/json."
+
+
+def task_json(task: Task) -> dict[str, Any]:
+    """A task as SPEC "JSON API" describes it: codes and usernames rather than ids."""
+    return {
+        "id": task.id,
+        "work_order": task.work_order.number,
+        "process": task.process.code,
+        "department": task.department.code,
+        "sequence": task.sequence,
+        "status": task.status,
+        "assignee": task.assignee.username if task.assignee else None,
+        "version": task.version,
+        "planned_qty": task.planned_qty,
+        "good_qty": task.good_qty,
+        "scrap_qty": task.scrap_qty,
+        "updated_at": _utc(task.updated_at).isoformat(),
+    }
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite hands back its UTC timestamps without a zone; PostgreSQL's timestamptz comes with one.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def action_arguments(action: str, task_id: int) -> dict[str, Any]:
+    """The service arguments from the JSON body. Raises BadInput (400) or UnsupportedMediaType (415)."""
+    if not request.is_json:
+        raise UnsupportedMediaType("The body must be JSON (Content-Type: application/json).", task_id=task_id)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadInput('The body must be a JSON object, e.g. {"version": 3}.', task_id=task_id)
+    allowed = ACTION_FIELDS[action]
+    unknown = sorted(set(body) - set(allowed) - set(IGNORED_FIELDS))
+    if unknown:
+        raise BadInput(f"Unknown field {unknown[0]!r}; {action} takes {', '.join(allowed)}.", task_id=task_id)
+    arguments: dict[str, Any] = {}
+    for name in allowed:
+        if name == "assignee":
+            arguments[name] = _username(body.get(name), task_id)
+        else:
+            arguments[name] = _whole_number(body, name, task_id)
+    return arguments
+
+
+def _whole_number(body: dict, name: str, task_id: int) -> int:
+    if name not in body:
+        raise BadInput(f"{name} is required.", task_id=task_id)
+    value = body[name]
+    # bool is an int in Python, and 1.0 / 1e9 arrive as floats: all three are refused.
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INT:
+        raise BadInput(f"{name} must be a whole number from 0 to {MAX_INT}, not {value!r}.", task_id=task_id)
+    return value
+
+
+def _username(value: Any, task_id: int) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > 64:
+        raise BadInput("assignee must be a username (a string of at most 64 characters) or null.", task_id=task_id)
+    return value
