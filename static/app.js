@@ -1,4 +1,5 @@
-// Opens the error dialog as a real modal and puts focus back where it was. Nothing else lives here.
+// Opens the error dialog as a real modal and puts focus back where it was, and keeps the live board from
+// refreshing under someone's hands. Nothing else lives here.
 (function () {
   "use strict";
   let returnFocusTo = null;
@@ -29,7 +30,25 @@
     event.detail.headers["X-CSRFToken"] = csrfToken();
   });
 
+  // The live board must not pull the rug from under someone: no refresh while a dialog is open, a request is
+  // on its way, or a form on the board is half filled in.
+  function userIsBusy() {
+    if (document.querySelector("dialog[open], .htmx-request")) return true;
+    const board = document.getElementById("board");
+    if (!board) return false;
+    if (board.querySelector("details[open]")) return true;
+    const active = document.activeElement;
+    if (active && board.contains(active) && active.matches("input, select, textarea")) return true;
+    return Array.from(board.querySelectorAll("form.assign select")).some(function (select) {
+      return select.selectedIndex >= 0 && !select.options[select.selectedIndex].defaultSelected;
+    });
+  }
+
   document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.elt.hasAttribute("data-poll")) {
+      if (userIsBusy()) event.preventDefault();
+      return;
+    }
     if (!event.target.closest("dialog")) returnFocusTo = document.activeElement;
   });
 

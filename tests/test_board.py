@@ -234,3 +234,49 @@ def test_board_costs_the_same_queries_for_5_or_50_rows(app, shop, make_task, mak
     assert len(row_ids(board(client))) == 50
     assert small == large
     assert large <= (6 if viewer == "sam" else 5), large  # supervisors also load who can be assigned
+
+
+def test_live_board_answers_204_until_something_changes(app, shop, make_task):
+    task = make_task(process=shop.offset)
+    alice = logged_in(app, "alice")
+    html = board(alice)
+    version = re.search(r'data-board-version="([^"]+)"', html).group(1)
+    poll = re.search(r'<div id="board-poll"[^>]*hx-get="([^"]+)"[^>]*hx-trigger="every 10s"', html)
+    assert poll and f"since={version}" in poll.group(1)
+
+    with count_queries() as statements:
+        unchanged = alice.get("/tasks", query_string={"since": version}, headers=HTMX)
+    assert unchanged.status_code == 204 and unchanged.get_data() == b""
+    assert "HX-Request" in unchanged.headers["Vary"]
+    assert len(statements) == 2  # the session's user, then the one board-version query
+
+    from tests.test_task_rules import Person
+
+    Person(app, "bob").post(task, "claim", 1)
+    changed = alice.get("/tasks", query_string={"since": version}, headers=HTMX)
+    body = changed.get_data(as_text=True)
+    assert changed.status_code == 200 and body.lstrip().startswith('<section id="board"')
+    assert attr(body, f"task-{task.id}", "data-assignee") == "bob"
+    assert re.search(r'data-board-version="([^"]+)"', body).group(1) != version
+
+
+def test_live_board_keeps_the_filters_and_offers_a_plain_refresh_link(app, shop):
+    html = board(logged_in(app, "alice"), status="paused", q="box")
+    poll = re.search(r'<div id="board-poll"[^>]*hx-get="([^"]+)"', html).group(1)
+    assert "status=paused" in poll and "q=box" in poll
+    assert 'class="button quiet refresh-link" href="/tasks?status=paused&amp;q=box"' in html
+
+
+def test_plain_get_ignores_since(app, shop):
+    response = logged_in(app, "alice").get("/tasks", query_string={"since": "whatever"})
+    assert response.status_code == 200 and "<html" in response.get_data(as_text=True)
+
+
+def test_changes_outside_the_viewers_board_do_not_refresh_it(app, shop, make_task):
+    from tests.test_task_rules import Person
+
+    cutting = make_task(process=shop.diecut)
+    alice = logged_in(app, "alice")
+    version = re.search(r'data-board-version="([^"]+)"', board(alice)).group(1)
+    Person(app, "carol").post(cutting, "claim", 1)
+    assert alice.get("/tasks", query_string={"since": version}, headers=HTMX).status_code == 204

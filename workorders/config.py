@@ -83,6 +83,7 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "WTF_CSRF_SSL_STRICT": False,
         "PASSWORD_HASH_PARAMS": None,
         "BOARD_PAGE_SIZE": 50,
+        "BOARD_POLL_SECONDS": _non_negative_int("BOARD_POLL_SECONDS", env.get("BOARD_POLL_SECONDS"), 10),
         "TESTING": environment == "testing",
     }
     config.update(overrides)

@@ -81,7 +81,7 @@ class Board:
     counts: dict[str, int]
     total: int
     departments: list[Department]
-    shown_departments: list[Department]
+    version: str
 
     @property
     def pages(self) -> int:
@@ -96,32 +96,45 @@ def _positive_int(raw: str | None, name: str, default: int, maximum: int) -> int
     return int(raw)
 
 
+def board_version(viewer: User, filters: BoardFilters) -> str:
+    """A token that changes whenever a task the board would count changes, joins or leaves: one query."""
+    return _tally(_filtered(select(Task), viewer, filters))[1]
+
+
 def load_board(viewer: User, filters: BoardFilters) -> Board:
     """The board page for `viewer`: rows in board order, counts per status, and the departments to pick from."""
     departments = list(db.session.scalars(select(Department).order_by(Department.code)))
-    shown = _shown_departments(viewer, filters, departments)
-    tasks, counts = _page_of_tasks(viewer, filters, shown)
+    if filters.department not in (None, "all") and filters.department not in {d.code for d in departments}:
+        raise BadInput(f"There is no department {filters.department!r}.")
+    tasks, counts, version = _page_of_tasks(viewer, filters)
     total = sum(count for status, count in counts.items() if status in _statuses(filters.status))
-    return Board(_rows(viewer, tasks), filters, counts, total, departments, shown)
+    return Board(_rows(viewer, tasks), filters, counts, total, departments, version)
 
 
 def list_tasks(viewer: User, filters: BoardFilters) -> tuple[list[Task], int]:
     """One page of the tasks the board would show `viewer`, in board order, and how many match in all."""
-    departments = list(db.session.scalars(select(Department).order_by(Department.code)))
-    tasks, counts = _page_of_tasks(viewer, filters, _shown_departments(viewer, filters, departments))
+    tasks, counts, _ = _page_of_tasks(viewer, filters)
     return tasks, sum(count for status, count in counts.items() if status in _statuses(filters.status))
 
 
-def _page_of_tasks(viewer: User, filters: BoardFilters, shown: list[Department]) -> tuple[list[Task], dict]:
-    base = _filtered(select(Task), viewer, filters, shown)
-    counts = dict(
-        db.session.execute(base.with_only_columns(Task.status, func.count()).group_by(Task.status)).tuples().all()
-    )
+def _page_of_tasks(viewer: User, filters: BoardFilters) -> tuple[list[Task], dict[str, int], str]:
+    base = _filtered(select(Task), viewer, filters)
+    counts, version = _tally(base)
     if filters.status != "all":
         base = base.where(Task.status.in_(_statuses(filters.status)))
     offset = (filters.page - 1) * filters.per_page
     page = _with_row_data(base).order_by(*_board_order()).limit(filters.per_page).offset(offset)
-    return list(db.session.scalars(page).unique()), counts
+    return list(db.session.scalars(page).unique()), counts, version
+
+
+def _tally(base: Select) -> tuple[dict[str, int], str]:
+    """Tasks per status, and a version of the whole set: a change bumps one task's version, and a task joining
+    or leaving changes the count and the sum of ids."""
+    columns = (Task.status, func.count(), func.sum(Task.id), func.sum(Task.version))
+    rows = db.session.execute(base.with_only_columns(*columns).group_by(Task.status)).all()
+    counts = {status: count for status, count, _, _ in rows}
+    totals = [sum(int(row[i]) for row in rows) for i in (1, 2, 3)]
+    return counts, ".".join(map(str, totals))
 
 
 def load_row(viewer: User, task_id: int) -> Row | None:
@@ -156,22 +169,20 @@ def _statuses(status_filter: str) -> tuple[str, ...]:
     return (status_filter,)
 
 
-def _shown_departments(viewer: User, filters: BoardFilters, departments: list[Department]) -> list[Department]:
-    if filters.department == "all":
-        return departments
+def _department_filter(viewer: User, filters: BoardFilters):
+    """The departments shown: one by code, all of them, or (the default) the viewer's own; None means no limit."""
+    if filters.department == "all" or (filters.department is None and viewer.is_admin):
+        return None
     if filters.department:
-        chosen = [department for department in departments if department.code == filters.department]
-        if not chosen:
-            raise BadInput(f"There is no department {filters.department!r}.")
-        return chosen
-    if viewer.is_admin:
-        return departments
-    own = viewer.department_ids()
-    return [department for department in departments if department.id in own]
+        return Task.department_id.in_(select(Department.id).where(Department.code == filters.department))
+    return Task.department_id.in_(viewer.department_ids())
 
 
-def _filtered(stmt: Select, viewer: User, filters: BoardFilters, shown: list[Department]) -> Select:
-    stmt = stmt.join(Task.work_order).where(Task.department_id.in_([department.id for department in shown]))
+def _filtered(stmt: Select, viewer: User, filters: BoardFilters) -> Select:
+    stmt = stmt.join(Task.work_order)
+    departments = _department_filter(viewer, filters)
+    if departments is not None:
+        stmt = stmt.where(departments)
     if filters.assignee == "me":
         stmt = stmt.where(Task.assignee_id == viewer.id)
     elif filters.assignee == "none":

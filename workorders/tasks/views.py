@@ -8,7 +8,7 @@ from workorders.forms import parse_id
 from workorders.htmx import current_path, is_htmx, vary_on_htmx
 from workorders.tasks.errors import TaskNotFound
 from workorders.tasks.forms import FORMS
-from workorders.tasks.queries import BoardFilters, load_board, load_row, task_history
+from workorders.tasks.queries import BoardFilters, board_version, load_board, load_row, task_history
 from workorders.tasks.service import ACTIONS
 from workorders.urls import safe_next
 
@@ -23,8 +23,16 @@ def require_login() -> None:
 
 @bp.get("")
 def board() -> Response:
+    """The board page; for htmx the board fragment, or 204 when nothing changed `since` the version it has."""
     filters = BoardFilters.parse(request.args, per_page=current_app.config["BOARD_PAGE_SIZE"])
-    context = {"board": load_board(current_user, filters), "return_to": request.full_path.rstrip("?")}
+    since = request.args.get("since")
+    if is_htmx() and since and since == board_version(current_user, filters):
+        return vary_on_htmx(Response(status=204))
+    context = {
+        "board": load_board(current_user, filters),
+        "return_to": url_for(".board", **filters.query_args()),
+        "poll_seconds": current_app.config["BOARD_POLL_SECONDS"],
+    }
     template = "tasks/_board.html" if is_htmx() else "tasks/index.html"
     return vary_on_htmx(Response(render_template(template, **context)))
 
