@@ -8,7 +8,7 @@ PORT ?= 5000
 # The PostgreSQL tests use this server; without one they skip (unless REQUIRE_POSTGRES=1).
 export TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint format serve clean
+.PHONY: run test lint format serve bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ format: $(VENV)/.dev
 serve: $(VENV)/.runtime
 	$(FLASK) db upgrade
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+## bench: print the board's and the claims' figures (SQLite, and PostgreSQL via TEST_DATABASE_URL)
+bench: $(VENV)/.dev
+	$(BIN)/python -m bench.board
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
