@@ -70,7 +70,8 @@ def release(task_id: int, actor: User, version: int) -> Outcome:
         if not holder and _assignee_seen_at(task, version) != task.assignee_id:
             raise _conflict(task)
         if task.status not in CLAIMABLE:
-            _refuse(task, version, RuleBroken, _state_reason(task, "released") + " Pause it first.")
+            advice = " Pause it first." if holder else " Assign it to nobody instead: that pauses it as it moves."
+            _refuse(task, version, RuleBroken, _state_reason(task, "released") + advice)
         previous = task.assignee.display_name
         _change(task, actor, "release", assignee=None)
         return Outcome(task.id, True, f"You released {task.label}" + ("." if holder else f" from {previous}."))
