@@ -111,5 +111,7 @@ def seed_demo() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (departments_cli, processes_cli, users_cli, seed_demo):
+    from workorders.orders.cli import work_orders_cli
+
+    for command in (departments_cli, processes_cli, users_cli, work_orders_cli, seed_demo):
         app.cli.add_command(command)

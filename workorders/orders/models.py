@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
@@ -10,6 +12,8 @@ from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workorders.extensions import db
+from workorders.forms import MAX_INT
+from workorders.orders.errors import InvalidField
 
 if TYPE_CHECKING:
     from workorders.tasks.models import Task
@@ -58,3 +62,57 @@ class WorkOrder(db.Model):
 
     def __repr__(self) -> str:
         return f"<WorkOrder {self.number}>"
+
+
+NUMBER_PATTERN = re.compile(r"^WO-(\d{4})-(\d{4})$")
+MAX_ROUTE_STEPS = 20
+MAX_TEXT = 200
+MAX_REASON = 500
+EARLIEST_DUE, LATEST_DUE = date(2000, 1, 1), date(2099, 12, 31)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass
+class OrderDraft:
+    """A work order still to be made: its route is process codes in order; `number` None means "allocate one"."""
+
+    customer: str
+    product: str
+    quantity: int
+    due_date: date
+    priority: str
+    route: list[str]
+    number: str | None = None
+
+
+def check_draft(draft: OrderDraft) -> None:
+    """Raise InvalidField for the first field of `draft` that breaks a rule (process codes are not looked up)."""
+    for field in ("customer", "product"):
+        check_text(field, getattr(draft, field), MAX_TEXT, required=True)
+    if not 1 <= draft.quantity <= MAX_INT:
+        raise InvalidField("quantity", f"must be a whole number from 1 to {MAX_INT:,}.")
+    if not EARLIEST_DUE <= draft.due_date <= LATEST_DUE:
+        raise InvalidField("due_date", f"must be between {EARLIEST_DUE} and {LATEST_DUE}.")
+    if draft.priority not in set(Priority):
+        raise InvalidField("priority", f"must be one of {', '.join(Priority)}.")
+    if not 1 <= len(draft.route) <= MAX_ROUTE_STEPS:
+        raise InvalidField("route", f"needs 1 to {MAX_ROUTE_STEPS} steps.")
+    if draft.number is not None and not is_number(draft.number):
+        raise InvalidField("number", "must look like WO-2026-0042: WO, a year and 0001 to 9999.")
+
+
+def check_text(field: str, value: str | None, max_length: int, required: bool) -> None:
+    """Raise InvalidField unless `value` is short enough, on one line, and (if required) not blank."""
+    value = value or ""
+    if required and not value.strip():
+        raise InvalidField(field, "is required.")
+    if len(value) > max_length:
+        raise InvalidField(field, f"may be at most {max_length} characters, not {len(value):,}.")
+    if _CONTROL.search(value):
+        raise InvalidField(field, "may not contain control characters such as tabs or line breaks.")
+
+
+def is_number(number: str) -> bool:
+    """Whether `number` is a well-formed work order number (WO-YYYY-NNNN, NNNN from 0001)."""
+    match = NUMBER_PATTERN.match(number)
+    return match is not None and int(match.group(2)) >= 1

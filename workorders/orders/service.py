@@ -1,0 +1,304 @@
+"""Creating, importing and cancelling work orders, each in one short transaction.
+
+Numbers (``WO-YYYY-NNNN``) are the year's highest number plus one, read under a lock only one writer holds
+at a time: a transaction-scoped advisory lock on PostgreSQL, the database's write lock on SQLite. The unique
+constraint on ``number`` stays the last line of defence: should a number be taken anyway (a writer that did
+not take the lock), creation retries with a fresh one.
+
+Cancelling keeps the lock order of workorders/tasks/service.py — the order's tasks (by id), then the order —
+so it never waits in a circle with a task action that locks a task and then its work order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from flask import current_app
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from workorders.departments.models import Process
+from workorders.errors import Unavailable
+from workorders.extensions import db
+from workorders.orders import importer
+from workorders.orders.errors import ImportRejected, InvalidField, OrderNotFound, SupervisorsOnly
+from workorders.orders.models import MAX_REASON, OrderDraft, OrderStatus, WorkOrder, check_draft, check_text
+from workorders.tasks.errors import RuleBroken, TaskConflict
+from workorders.tasks.models import NOT_DONE, Task, TaskEvent, TaskStatus
+from workorders.users.models import User
+
+# The key of the PostgreSQL advisory lock every number allocation takes ("WONR" in ASCII).
+NUMBERING_LOCK = 0x574F4E52
+NUMBER_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    number: str
+    tasks: int
+    message: str
+
+
+@dataclass(frozen=True)
+class Imported:
+    orders: int
+    tasks: int
+    message: str
+
+
+def require_supervisor(actor: User, what: str) -> None:
+    """Raise SupervisorsOnly unless `actor` is a supervisor or an admin."""
+    if not actor.is_supervisor:
+        raise SupervisorsOnly(f"Only supervisors and admins may {what}.")
+
+
+def create_work_order(actor: User, draft: OrderDraft) -> WorkOrder:
+    """Add a work order and one open task per route step, numbered with the next free number of this year.
+
+    `draft.number` is ignored: a new order always gets the next number. Raises SupervisorsOnly, InvalidField
+    (naming the field), RuleBroken (the year's numbers are used up), Unavailable.
+    """
+    require_supervisor(actor, "create work orders")
+    check_draft(draft)
+    if draft.due_date < date.today():
+        raise InvalidField("due_date", "may not be in the past.")
+    processes = route_processes(draft.route)
+    for attempt in range(1, NUMBER_ATTEMPTS + 1):
+        number = None
+        try:
+            with _transaction():
+                _lock_numbering()
+                number = next_numbers(date.today().year, 1)[0]
+                order = _add_order(draft, number, processes, actor)
+            return order
+        except IntegrityError:
+            # Only a number taken without the lock is worth another try; anything else is a bug to see.
+            if number is None or not _number_taken(number):
+                raise
+            current_app.logger.warning("work order number %s was taken; attempt %s", number, attempt)
+    raise Unavailable("No free work order number could be reserved just now; nothing was created.")
+
+
+def route_processes(codes: list[str]) -> list[Process]:
+    """The processes of a route, in its order. Raises InvalidField for a code that names no process."""
+    found = {process.code: process for process in db.session.scalars(select(Process).where(Process.code.in_(codes)))}
+    for code in codes:
+        if code not in found:
+            raise InvalidField("route", f"names an unknown process {code!r}.")
+    return [found[code] for code in codes]
+
+
+def _add_order(draft: OrderDraft, number: str, processes: list[Process], actor: User | None) -> WorkOrder:
+    order = WorkOrder(
+        number=number,
+        customer=draft.customer.strip(),
+        product=draft.product.strip(),
+        quantity=draft.quantity,
+        due_date=draft.due_date,
+        priority=draft.priority,
+        status=OrderStatus.OPEN,
+        created_by=actor,
+    )
+    order.tasks = [
+        Task(process=process, department_id=process.department_id, sequence=sequence, planned_qty=draft.quantity)
+        for sequence, process in enumerate(processes, start=1)
+    ]
+    db.session.add(order)
+    db.session.flush()
+    return order
+
+
+def next_numbers(year: int, count: int, also_taken: Sequence[str] = ()) -> list[str]:
+    """The next `count` numbers of `year` after the highest in use (or in `also_taken`); call under the lock."""
+    prefix = f"WO-{year}-"
+    highest = db.session.scalar(select(func.max(WorkOrder.number)).where(WorkOrder.number.like(f"{prefix}%")))
+    last = max([int(number[-4:]) for number in [highest or "", *also_taken] if number.startswith(prefix)] or [0])
+    if last + count > 9999:
+        raise RuleBroken(f"The work order numbers of {year} are used up: the highest is {prefix}{last:04d}.")
+    return [f"{prefix}{n:04d}" for n in range(last + 1, last + count + 1)]
+
+
+def _lock_numbering() -> None:
+    """Make this transaction the only one handing out numbers until it ends."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": NUMBERING_LOCK})
+    else:
+        # SQLite has no such lock, but a write that changes nothing takes the database's write lock now (waiting
+        # out the busy timeout), so the highest number read next is the latest and nobody adds one until we end.
+        db.session.execute(text("UPDATE work_orders SET id = id WHERE 1 = 0"))
+
+
+def _number_taken(number: str) -> bool:
+    return db.session.scalar(select(WorkOrder.id).where(WorkOrder.number == number)) is not None
+
+
+def cancel_work_order(actor: User, order_id: int, version: int, reason: str | None = None) -> Cancelled:
+    """Cancel an open work order: every step not done yet becomes cancelled, with one event each.
+
+    `version` is the order's version as the user saw it (the sum of its tasks' versions). Raises
+    SupervisorsOnly; OrderNotFound; RuleBroken when the order is done or cancelled already, or a step is in
+    progress (its operator pauses it first); TaskConflict instead when that step was started after the version
+    the user saw; InvalidField for a bad reason; Unavailable.
+    """
+    require_supervisor(actor, "cancel work orders")
+    reason = (reason or "").strip()
+    check_text("reason", reason, MAX_REASON, required=False)
+    with _transaction():
+        tasks, order = _lock_order(order_id)
+        if order.status != OrderStatus.OPEN:
+            raise RuleBroken(f"{order.number} is {order.status} already; nothing was changed.")
+        _refuse_if_running(tasks, stale=version != sum(task.version for task in tasks))
+        unfinished = [task for task in tasks if task.status in NOT_DONE]
+        note = f"Work order cancelled: {reason}" if reason else "Work order cancelled"
+        for task in unfinished:
+            _cancel_task(task, actor, note)
+        order.status = OrderStatus.CANCELLED
+        db.session.flush()
+        steps = "step" if len(unfinished) == 1 else "steps"
+        return Cancelled(order.number, len(unfinished), f"You cancelled {order.number} ({len(unfinished)} {steps}).")
+
+
+def _lock_order(order_id: int) -> tuple[list[Task], WorkOrder]:
+    """Lock the order's tasks in id order, then the order itself. Raises OrderNotFound."""
+    tasks = list(
+        db.session.scalars(
+            select(Task)
+            .where(Task.work_order_id == order_id)
+            .order_by(Task.id)
+            .with_for_update(of=Task)
+            .execution_options(populate_existing=True)
+        )
+    )
+    order = db.session.scalar(
+        select(WorkOrder).where(WorkOrder.id == order_id).with_for_update().execution_options(populate_existing=True)
+    )
+    if order is None:
+        raise OrderNotFound(order_id)
+    return tasks, order
+
+
+def _refuse_if_running(tasks: list[Task], stale: bool) -> None:
+    running = next((task for task in tasks if task.status == TaskStatus.IN_PROGRESS), None)
+    if running is None:
+        return
+    holder = running.assignee
+    who = f"{holder.display_name} ({holder.username})"
+    step = f"Step {running.sequence}, {running.process.name}, is in progress with {who}"
+    if stale:
+        detail = f"The work order changed since you saw it: {step}."
+        raise TaskConflict(detail, task_id=running.id, current_owner=holder.username)
+    detail = f"{step}. Ask them to pause it, then cancel the work order."
+    raise RuleBroken(detail, task_id=running.id, current_owner=holder.username)
+
+
+def _cancel_task(task: Task, actor: User, note: str) -> None:
+    """Cancel one locked task and write its event; the flush bumps its version (or finds it stale on SQLite)."""
+    db.session.add(
+        TaskEvent(
+            task=task,
+            actor=actor,
+            action="cancel",
+            from_assignee_id=task.assignee_id,
+            to_assignee_id=task.assignee_id,
+            from_status=task.status,
+            to_status=TaskStatus.CANCELLED,
+            version=task.version + 1,
+            note=note,
+        )
+    )
+    task.status = TaskStatus.CANCELLED
+    task.updated_at = datetime.now(UTC)
+
+
+def import_csv(actor: User | None, data: bytes) -> Imported:
+    """Add every work order of a CSV file in one transaction, or none when any row is bad.
+
+    `actor` is None for the command line. Raises SupervisorsOnly, ImportRejected (every bad line with its
+    reason, the header being line 1), RuleBroken (the year's numbers are used up), Unavailable.
+    """
+    if actor is not None:
+        require_supervisor(actor, "import work orders")
+    processes = {process.code: process for process in db.session.scalars(select(Process))}
+    rows = importer.read_rows(data, processes.keys())
+    with _transaction():
+        _lock_numbering()
+        _check_numbers_free(rows)
+        blank = [row for row in rows if row.draft.number is None]
+        taken = [row.draft.number for row in rows if row.draft.number]
+        for row, number in zip(blank, next_numbers(date.today().year, len(blank), taken), strict=True):
+            row.draft.number = number
+        tasks = _insert_orders([row.draft for row in rows], processes, actor)
+    return Imported(len(rows), tasks, f"Imported {len(rows):,} work orders with {tasks:,} steps.")
+
+
+def _check_numbers_free(rows: list[importer.ImportRow]) -> None:
+    """Raise ImportRejected naming each line whose number is in use already; call under the numbering lock."""
+    lines = {row.draft.number: row.line for row in rows if row.draft.number}
+    numbers = list(lines)
+    taken: set[str] = set()
+    for start in range(0, len(numbers), 500):  # SQLite takes a limited number of parameters per statement
+        chunk = numbers[start : start + 500]
+        taken.update(db.session.scalars(select(WorkOrder.number).where(WorkOrder.number.in_(chunk))))
+    if taken:
+        raise ImportRejected(sorted((lines[number], f"number {number} exists already.") for number in taken))
+
+
+def _insert_orders(drafts: list[OrderDraft], processes: dict[str, Process], actor: User | None) -> int:
+    """Insert the orders and their tasks in a few multi-row statements; returns how many tasks."""
+    created_by = actor.id if actor is not None else None
+    order_rows = [
+        {
+            "number": draft.number,
+            "customer": draft.customer.strip(),
+            "product": draft.product.strip(),
+            "quantity": draft.quantity,
+            "due_date": draft.due_date,
+            "priority": draft.priority,
+            "status": OrderStatus.OPEN,
+            "created_by_id": created_by,
+        }
+        for draft in drafts
+    ]
+    ids = db.session.scalars(insert(WorkOrder).returning(WorkOrder.id, sort_by_parameter_order=True), order_rows)
+    task_rows = [
+        {
+            "work_order_id": order_id,
+            "process_id": processes[code].id,
+            "department_id": processes[code].department_id,
+            "sequence": sequence,
+            "planned_qty": draft.quantity,
+            "good_qty": 0,
+            "scrap_qty": 0,
+            "status": TaskStatus.OPEN,
+            "version": 1,
+        }
+        for order_id, draft in zip(ids.all(), drafts, strict=True)
+        for sequence, code in enumerate(draft.route, start=1)
+    ]
+    db.session.execute(insert(Task), task_rows)
+    return len(task_rows)
+
+
+@contextmanager
+def _transaction() -> Iterator[None]:
+    """One transaction: commit when the block ends, roll back when it raises; a busy database is a 503."""
+    try:
+        if db.session.get_bind().dialect.name == "postgresql":
+            db.session.execute(text(f"SET LOCAL lock_timeout = {int(current_app.config['LOCK_TIMEOUT_MS'])}"))
+        yield
+        db.session.commit()
+    except StaleDataError:
+        # Only reachable without row locks (SQLite): a step changed between our read and our write.
+        db.session.rollback()
+        raise TaskConflict("A step of this work order changed at the same moment; nothing was changed.") from None
+    except OperationalError as error:
+        db.session.rollback()
+        current_app.logger.warning("work orders: database unavailable: %s", error.orig)
+        raise Unavailable("The database is busy or out of reach; nothing was changed.") from error
+    except BaseException:
+        db.session.rollback()
+        raise
