@@ -28,11 +28,12 @@ def create_app(config: dict | None = None) -> Flask:
     with app.app_context():
         _tune_sqlite(db.engine, busy_timeout_ms=app.config["LOCK_TIMEOUT_MS"])
 
-    from workorders import api, auth, cli, errors, orders, tasks, templating
+    from workorders import admin, api, auth, cli, errors, orders, tasks, templating
 
     auth.init_app(app)
     tasks.init_app(app)
     orders.init_app(app)
+    admin.init_app(app)
     api.init_app(app)
     templating.init_app(app)
     errors.register_error_handlers(app)
