@@ -8,17 +8,21 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from workorders.departments.models import Department, Process
 from workorders.errors import BadInput
 from workorders.extensions import db
 from workorders.orders.models import PRIORITY_RANK, WorkOrder
-from workorders.tasks.models import NOT_DONE, Task, TaskEvent, TaskStatus
+from workorders.tasks.models import CLAIMABLE, NOT_DONE, Task, TaskEvent, TaskStatus
 from workorders.users.models import User, user_departments
 
 STATUS_FILTERS = ("active", "all", *TaskStatus)
+# What an operator does next with a row, most pressing first; the My tasks view makes it the biggest button.
+NEXT_ACTIONS = ("complete", "start", "claim")
+# My tasks lists one's own work in the order it wants attention: what runs, what waits, what has not begun.
+HELD_ORDER = {TaskStatus.IN_PROGRESS: 0, TaskStatus.PAUSED: 1, TaskStatus.OPEN: 2}
 MAX_PAGE = 100_000
 MAX_QUERY_LENGTH = 100
 
@@ -73,6 +77,11 @@ class Row:
     actions: tuple[str, ...] = ()
     assignee_choices: list[tuple[User, int]] = field(default_factory=list)
 
+    @property
+    def next_action(self) -> str | None:
+        """The step that moves the task on (complete, start or claim), if the viewer may take one."""
+        return next((action for action in NEXT_ACTIONS if action in self.actions), None)
+
 
 @dataclass
 class Board:
@@ -86,6 +95,16 @@ class Board:
     @property
     def pages(self) -> int:
         return max(1, math.ceil(self.total / self.filters.per_page))
+
+
+@dataclass
+class MyTasks:
+    """An operator's own unfinished tasks, then (up to a page of) the free tasks they could claim."""
+
+    held: list[Row]
+    free: list[Row]
+    free_total: int
+    version: str
 
 
 def _positive_int(raw: str | None, name: str, default: int, maximum: int) -> int:
@@ -135,6 +154,45 @@ def _tally(base: Select) -> tuple[dict[str, int], str]:
     counts = {status: count for status, count, _, _ in rows}
     totals = [sum(int(row[i]) for row in rows) for i in (1, 2, 3)]
     return counts, ".".join(map(str, totals))
+
+
+def my_tasks_version(viewer: User) -> str:
+    """Like `board_version`, for the My tasks view: one query."""
+    return _mine_tally(viewer)[1]
+
+
+def load_my_tasks(viewer: User, limit: int) -> MyTasks:
+    """The viewer's unfinished tasks (in progress, paused, open), then the free tasks of their departments."""
+    # The version first: a change landing between it and the rows makes the next poll refresh, never miss it.
+    free_total, version = _mine_tally(viewer)
+    mine = _mine(select(Task), viewer)
+    held_rank = case({str(status): rank for status, rank in HELD_ORDER.items()}, value=Task.status, else_=9)
+    held = _with_row_data(mine.where(Task.assignee_id == viewer.id)).order_by(held_rank, *_board_order())
+    free = _with_row_data(mine.where(Task.assignee_id.is_(None))).order_by(*_board_order())
+    held_tasks = list(db.session.scalars(held.limit(limit)).unique())
+    free_tasks = list(db.session.scalars(free.limit(limit)).unique())
+    rows = _rows(viewer, held_tasks + free_tasks)
+    return MyTasks(rows[: len(held_tasks)], rows[len(held_tasks) :], free_total, version)
+
+
+def _mine_tally(viewer: User) -> tuple[int, str]:
+    """How many free tasks My tasks would list, and a version of its whole set (as `_tally`)."""
+    free = Task.assignee_id.is_(None)
+    columns = (free, func.count(), func.sum(Task.id), func.sum(Task.version))
+    rows = db.session.execute(_mine(select(Task), viewer).with_only_columns(*columns).group_by(free)).all()
+    free_total = sum(count for is_free, count, _, _ in rows if is_free)
+    totals = [sum(int(row[i]) for row in rows) for i in (1, 2, 3)]
+    return free_total, ".".join(map(str, totals))
+
+
+def _mine(stmt: Select, viewer: User) -> Select:
+    """Tasks the viewer holds and has not finished (any department), or could claim in their own departments."""
+    held = and_(Task.assignee_id == viewer.id, Task.status.in_(NOT_DONE))
+    free = and_(Task.assignee_id.is_(None), Task.status.in_(CLAIMABLE))
+    departments = _department_filter(viewer, BoardFilters())
+    if departments is not None:
+        free = and_(free, departments)
+    return stmt.join(Task.work_order).where(or_(held, free))
 
 
 def load_row(viewer: User, task_id: int) -> Row | None:

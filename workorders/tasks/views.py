@@ -8,7 +8,15 @@ from workorders.forms import parse_id
 from workorders.htmx import current_path, is_htmx, vary_on_htmx
 from workorders.tasks.errors import TaskNotFound
 from workorders.tasks.forms import FORMS
-from workorders.tasks.queries import BoardFilters, board_version, load_board, load_row, task_history
+from workorders.tasks.queries import (
+    BoardFilters,
+    board_version,
+    load_board,
+    load_my_tasks,
+    load_row,
+    my_tasks_version,
+    task_history,
+)
 from workorders.tasks.service import ACTIONS
 from workorders.urls import safe_next
 
@@ -34,6 +42,21 @@ def board() -> Response:
         "poll_seconds": current_app.config["BOARD_POLL_SECONDS"],
     }
     template = "tasks/_board.html" if is_htmx() else "tasks/index.html"
+    return vary_on_htmx(Response(render_template(template, **context)))
+
+
+@bp.get("/mine")
+def mine() -> Response:
+    """My tasks: one's own unfinished tasks, next action biggest, then free ones to claim; 204 as the board."""
+    since = request.args.get("since")
+    if is_htmx() and since and since == my_tasks_version(current_user):
+        return vary_on_htmx(Response(status=204))
+    context = {
+        "mine": load_my_tasks(current_user, limit=current_app.config["BOARD_PAGE_SIZE"]),
+        "return_to": url_for(".mine"),
+        "poll_seconds": current_app.config["BOARD_POLL_SECONDS"],
+    }
+    template = "tasks/_mine.html" if is_htmx() else "tasks/mine.html"
     return vary_on_htmx(Response(render_template(template, **context)))
 
 
