@@ -26,6 +26,23 @@
     if (refresh) refresh.focus();
   }
 
+  // showModal() makes the page behind inert, but Tab still walks out to the browser's own toolbar; on a shared
+  // terminal or a tablet keep it going round the dialog's controls instead.
+  document.addEventListener("keydown", function (event) {
+    const dialog = document.querySelector("dialog[open]");
+    if (event.key !== "Tab" || !dialog) return;
+    const controls = Array.from(dialog.querySelectorAll("button, a[href], input, select, textarea"))
+      .filter(function (control) { return !control.disabled; });
+    if (!controls.length) return;
+    const first = controls[0];
+    const last = controls[controls.length - 1];
+    const active = document.activeElement;
+    if (!dialog.contains(active) || active === (event.shiftKey ? first : last)) {
+      event.preventDefault();
+      (event.shiftKey ? last : first).focus();
+    }
+  });
+
   document.addEventListener("htmx:configRequest", function (event) {
     event.detail.headers["X-CSRFToken"] = csrfToken();
   });
