@@ -188,17 +188,16 @@ def test_a_failure_while_writing_leaves_nothing_half_imported(app, shop, monkeyp
     """Rows are written in one transaction: if the tasks cannot be written, the orders are gone too."""
     from sqlalchemy.exc import IntegrityError
 
-    real_execute = db.session.execute
+    real_insert_many = service._insert_many
 
-    def failing_task_insert(statement, *args, **kwargs):
-        if getattr(statement, "table", None) is not None and statement.table.name == "tasks":
+    def orders_then_failure(model, rows):
+        if model is Task:
             raise IntegrityError("INSERT INTO tasks", {}, Exception("disk full"))
-        return real_execute(statement, *args, **kwargs)
+        real_insert_many(model, rows)
 
-    monkeypatch.setattr(db.session, "execute", failing_task_insert)
+    monkeypatch.setattr(service, "_insert_many", orders_then_failure)
     with pytest.raises(IntegrityError):
         service.import_csv(None, csv_file(*[f",C{n},boxes,1,2030-01-01,,OFFSET" for n in range(50)]))
-    monkeypatch.undo()
     assert count(WorkOrder) == count(Task) == 0
 
 
@@ -249,6 +248,19 @@ class TestUpload:
         response = self.upload(app, "sam", None)
         assert response.status_code == 400
         assert "Choose a CSV file to import." in response.get_data(as_text=True)
+
+    def test_a_file_over_the_size_limit_is_a_400(self, app, shop, monkeypatch):
+        from flask_wtf.file import FileSize
+
+        from workorders.orders.forms import ImportForm
+
+        # The limit is 10 MB; a smaller one here spares the test a 10 MB upload.
+        size_check = next(v for v in ImportForm.file.kwargs["validators"] if isinstance(v, FileSize))
+        monkeypatch.setattr(size_check, "max_size", 100)
+        response = self.upload(app, "sam", csv_file(*[f",C{n},boxes,1,2030-01-01,,OFFSET" for n in range(5)]))
+        assert response.status_code == 400
+        assert "A CSV file may be at most 10 MB." in response.get_data(as_text=True)
+        assert count(WorkOrder) == 0
 
     def test_operators_get_403_and_nothing_is_imported(self, app, shop):
         response = self.upload(app, "alice", csv_file(",A,boxes,1,2030-01-01,,OFFSET"))

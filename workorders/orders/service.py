@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from flask import current_app
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, or_, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -238,17 +238,13 @@ def import_csv(actor: User | None, data: bytes) -> Imported:
 def _check_numbers_free(rows: list[importer.ImportRow]) -> None:
     """Raise ImportRejected naming each line whose number is in use already; call under the numbering lock."""
     lines = {row.draft.number: row.line for row in rows if row.draft.number}
-    numbers = list(lines)
-    taken: set[str] = set()
-    for start in range(0, len(numbers), 500):  # SQLite takes a limited number of parameters per statement
-        chunk = numbers[start : start + 500]
-        taken.update(db.session.scalars(select(WorkOrder.number).where(WorkOrder.number.in_(chunk))))
+    taken = _numbers_of_years(lines).keys() & lines.keys()
     if taken:
         raise ImportRejected(sorted((lines[number], f"number {number} exists already.") for number in taken))
 
 
 def _insert_orders(drafts: list[OrderDraft], processes: dict[str, Process], actor: User | None) -> int:
-    """Insert the orders and their tasks in a few multi-row statements; returns how many tasks."""
+    """Insert the orders, then their tasks, each in one go; returns how many tasks."""
     created_by = actor.id if actor is not None else None
     order_rows = [
         {
@@ -263,10 +259,11 @@ def _insert_orders(drafts: list[OrderDraft], processes: dict[str, Process], acto
         }
         for draft in drafts
     ]
-    ids = db.session.scalars(insert(WorkOrder).returning(WorkOrder.id, sort_by_parameter_order=True), order_rows)
+    _insert_many(WorkOrder, order_rows)
+    ids = _numbers_of_years([draft.number for draft in drafts])
     task_rows = [
         {
-            "work_order_id": order_id,
+            "work_order_id": ids[draft.number],
             "process_id": processes[code].id,
             "department_id": processes[code].department_id,
             "sequence": sequence,
@@ -276,11 +273,32 @@ def _insert_orders(drafts: list[OrderDraft], processes: dict[str, Process], acto
             "status": TaskStatus.OPEN,
             "version": 1,
         }
-        for order_id, draft in zip(ids.all(), drafts, strict=True)
+        for draft in drafts
         for sequence, code in enumerate(draft.route, start=1)
     ]
-    db.session.execute(insert(Task), task_rows)
+    _insert_many(Task, task_rows)
     return len(task_rows)
+
+
+def _numbers_of_years(numbers) -> dict[str, int]:
+    """Every work order (number → id) of the years these numbers belong to: one query, however many numbers."""
+    prefixes = {number[:8] for number in numbers}  # "WO-2026-"
+    if not prefixes:
+        return {}
+    of_years = or_(*(WorkOrder.number.like(f"{prefix}%") for prefix in prefixes))
+    return dict(db.session.execute(select(WorkOrder.number, WorkOrder.id).where(of_years)).tuples().all())
+
+
+def _insert_many(model: type[db.Model], rows: list[dict]) -> None:
+    """Insert many rows at once: PostgreSQL's COPY (several times faster than INSERTs), else one executemany."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        db.session.execute(insert(model), rows)
+        return
+    columns = list(rows[0])
+    cursor = db.session.connection().connection.cursor()
+    with cursor.copy(f"COPY {model.__tablename__} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[column] for column in columns])
 
 
 @contextmanager
