@@ -10,16 +10,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from flask import current_app
-from sqlalchemy import select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import select
 
 from workorders.admin.errors import AdminsOnly, UserNotFound
 from workorders.admin.queries import held_tasks
 from workorders.departments import service as departments_service
 from workorders.departments.models import Department, Process
-from workorders.errors import BadInput, Unavailable
+from workorders.errors import BadInput
 from workorders.extensions import db
+from workorders.transactions import transaction
 from workorders.users import service as users_service
 from workorders.users.models import Role, User
 from workorders.users.passwords import hash_password
@@ -115,20 +114,11 @@ def create_process(actor: User, code: str, name: str, department_code: str, para
 
 @contextmanager
 def _locked_user(user_id: int) -> Iterator[User]:
-    """Lock the user's row for one transaction: commit when the block ends, roll back when it raises."""
-    try:
-        if db.session.get_bind().dialect.name == "postgresql":
-            db.session.execute(text(f"SET LOCAL lock_timeout = {int(current_app.config['LOCK_TIMEOUT_MS'])}"))
+    """Lock the user's row for one transaction (see `workorders.transactions.transaction`)."""
+    with transaction(f"user {user_id}"):
         user = db.session.scalar(
             select(User).where(User.id == user_id).with_for_update().execution_options(populate_existing=True)
         )
         if user is None:
             raise UserNotFound(user_id)
         yield user
-        db.session.commit()
-    except OperationalError as error:
-        db.session.rollback()
-        raise Unavailable("The database is busy or out of reach; nothing was changed.") from error
-    except BaseException:
-        db.session.rollback()
-        raise

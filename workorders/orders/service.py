@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime
 
 from flask import current_app
 from sqlalchemy import func, insert, or_, select, text
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from workorders.departments.models import Process
@@ -29,6 +29,7 @@ from workorders.orders.errors import ImportRejected, InvalidField, OrderNotFound
 from workorders.orders.models import MAX_REASON, OrderDraft, OrderStatus, WorkOrder, check_draft, check_text
 from workorders.tasks.errors import RuleBroken, TaskConflict
 from workorders.tasks.models import NOT_DONE, Task, TaskEvent, TaskStatus
+from workorders.transactions import transaction
 from workorders.users.models import User
 
 # The key of the PostgreSQL advisory lock every number allocation takes ("WONR" in ASCII).
@@ -303,20 +304,10 @@ def _insert_many(model: type[db.Model], rows: list[dict]) -> None:
 
 @contextmanager
 def _transaction() -> Iterator[None]:
-    """One transaction: commit when the block ends, roll back when it raises; a busy database is a 503."""
+    """One transaction (see `workorders.transactions.transaction`); a step that changed under us is a 409."""
     try:
-        if db.session.get_bind().dialect.name == "postgresql":
-            db.session.execute(text(f"SET LOCAL lock_timeout = {int(current_app.config['LOCK_TIMEOUT_MS'])}"))
-        yield
-        db.session.commit()
+        with transaction("work orders"):
+            yield
     except StaleDataError:
         # Only reachable without row locks (SQLite): a step changed between our read and our write.
-        db.session.rollback()
         raise TaskConflict("A step of this work order changed at the same moment; nothing was changed.") from None
-    except OperationalError as error:
-        db.session.rollback()
-        current_app.logger.warning("work orders: database unavailable: %s", error.orig)
-        raise Unavailable("The database is busy or out of reach; nothing was changed.") from error
-    except BaseException:
-        db.session.rollback()
-        raise

@@ -18,16 +18,16 @@ from datetime import UTC, datetime
 from typing import NoReturn
 
 from flask import current_app
-from sqlalchemy import func, select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from workorders.departments.models import Process
-from workorders.errors import DomainError, Unavailable
+from workorders.errors import DomainError
 from workorders.extensions import db
 from workorders.orders.models import OrderStatus, WorkOrder
 from workorders.tasks.errors import NotAllowed, RuleBroken, TaskConflict, TaskNotFound
 from workorders.tasks.models import CLAIMABLE, NOT_DONE, Task, TaskEvent, TaskStatus
+from workorders.transactions import transaction
 from workorders.users.models import User
 
 
@@ -174,33 +174,17 @@ def blocking_step(task: Task) -> Task | None:
 
 @contextmanager
 def _locked_task(task_id: int) -> Iterator[Task]:
-    """Lock the task row for one transaction: commit when the block ends, roll back when it raises."""
+    """Lock the task row for one transaction (see `transaction`); a change that lost the version race is a 409."""
     try:
-        _set_lock_timeout()
-        task = db.session.scalar(
-            select(Task).where(Task.id == task_id).with_for_update(of=Task).execution_options(populate_existing=True)
-        )
-        if task is None:
-            raise TaskNotFound(task_id)
-        yield task
-        db.session.commit()
+        with transaction(f"task {task_id}", task_id=task_id):
+            query = select(Task).where(Task.id == task_id).with_for_update(of=Task)
+            task = db.session.scalar(query.execution_options(populate_existing=True))
+            if task is None:
+                raise TaskNotFound(task_id)
+            yield task
     except StaleDataError:
         # Only reachable without row locks (SQLite): someone committed a change after our read.
-        db.session.rollback()
         raise _conflict(db.session.get(Task, task_id, populate_existing=True)) from None
-    except OperationalError as error:
-        db.session.rollback()
-        current_app.logger.warning("task %s: database unavailable: %s", task_id, error.orig)
-        raise Unavailable("The database is busy or out of reach; nothing was changed.", task_id=task_id) from error
-    except BaseException:
-        db.session.rollback()
-        raise
-
-
-def _set_lock_timeout() -> None:
-    if db.session.get_bind().dialect.name == "postgresql":
-        timeout = int(current_app.config["LOCK_TIMEOUT_MS"])
-        db.session.execute(text(f"SET LOCAL lock_timeout = {timeout}"))
 
 
 def _change(task: Task, actor: User, action: str, *, note: str | None = None, **changes) -> None:
