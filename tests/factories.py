@@ -156,20 +156,3 @@ def shop(make_department, make_process, make_user) -> Shop:
         sam=make_user("supervisor", [printing], "sam", display_name="Sam Supervisor"),
         admin=make_user("admin", [], "admin", display_name="Ada Admin"),
     )
-
-
-class Browser:
-    """One logged-in browser: GETs pages and posts forms with its CSRF token, with or without htmx."""
-
-    def __init__(self, app, username: str, password: str = PASSWORD):
-        from tests.helpers import csrf_token, logged_in
-
-        self.client = logged_in(app, username, password)
-        self.token = csrf_token(self.client, "/tasks")
-
-    def get(self, url: str, htmx: bool = False, **kwargs):
-        return self.client.get(url, headers={"HX-Request": "true"} if htmx else {}, **kwargs)
-
-    def post(self, url: str, data: dict | None = None, htmx: bool = False, **kwargs):
-        data = {"csrf_token": self.token, **(data or {})}
-        return self.client.post(url, data=data, headers={"HX-Request": "true"} if htmx else {}, **kwargs)

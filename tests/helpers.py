@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
 
 from tests.factories import PASSWORD
 
@@ -35,3 +39,46 @@ def attr(html: str, element_id: str, name: str) -> str | None:
         return None
     value = re.search(rf'\s{re.escape(name)}="([^"]*)"', match.group(1))
     return value.group(1) if value else None
+
+
+class Browser:
+    """One logged-in browser: GETs pages and posts forms with its CSRF token, with or without htmx."""
+
+    def __init__(self, app, username: str, password: str = PASSWORD):
+        self.client = logged_in(app, username, password)
+        self.token = csrf_token(self.client, "/tasks")
+
+    def get(self, url: str, htmx: bool = False, **kwargs):
+        return self.client.get(url, headers={"HX-Request": "true"} if htmx else {}, **kwargs)
+
+    def post(self, url: str, data: dict | None = None, htmx: bool = False, **kwargs):
+        data = {"csrf_token": self.token, **(data or {})}
+        return self.client.post(url, data=data, headers={"HX-Request": "true"} if htmx else {}, **kwargs)
+
+
+@contextmanager
+def task_row_locked(database_url: str, task_id: int) -> Iterator[None]:
+    """Hold another connection's lock on a task for the block: its row on PostgreSQL, the whole file on SQLite."""
+    holder = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    held, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with holder.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                connection.exec_driver_sql("BEGIN IMMEDIATE")  # SQLite's write lock: the whole file
+            else:
+                connection.exec_driver_sql("BEGIN")
+                connection.execute(text("SELECT id FROM tasks WHERE id = :id FOR UPDATE"), {"id": task_id})
+            held.set()
+            done.wait(10)
+            connection.exec_driver_sql("ROLLBACK")
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        assert held.wait(10), "the lock was not taken"
+        yield
+    finally:
+        done.set()
+        thread.join(10)
+        holder.dispose()

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import Browser
-from tests.helpers import attr, login
+from tests.helpers import Browser, attr, login
 from workorders.departments.models import Department, Process
 from workorders.extensions import db
 from workorders.users.models import User

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import Browser
+from tests.helpers import Browser
 from workorders.extensions import db
 from workorders.orders import service
 from workorders.orders.errors import ImportRejected

@@ -8,8 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import Browser
-from tests.helpers import attr
+from tests.helpers import Browser, attr
 from workorders.extensions import db
 from workorders.orders.models import WorkOrder
 from workorders.tasks.models import Task, TaskEvent
@@ -367,3 +366,19 @@ class TestDetail:
     def test_needs_a_login(self, app, client):
         response = client.get("/work-orders/1")
         assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_order_page_costs_the_same_queries_for_2_or_8_steps(app, shop, make_work_order, make_task):
+    from tests.test_board import count_queries
+
+    browser = Browser(app, "sam")
+
+    def queries_for(steps: int) -> int:
+        order = make_work_order()
+        for _ in range(steps):
+            make_task(work_order=order, process=shop.offset)
+        with count_queries() as statements:
+            assert browser.get(f"/work-orders/{order.id}").status_code == 200
+        return len(statements)
+
+    assert queries_for(2) == queries_for(8)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
-from tests.factories import Browser
-from tests.helpers import attr
+from tests.helpers import Browser, attr, task_row_locked
 from workorders.extensions import db
 from workorders.orders.models import WorkOrder
 from workorders.tasks.models import Task, TaskEvent
@@ -195,27 +192,8 @@ class TestLocks:
     @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
     def test_a_locked_step_makes_cancel_wait_then_answer_503(self, app, shop, order):
         """Cancel takes the same row locks as the task actions; a lock held too long is a 503, nothing changed."""
-        holder = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], isolation_level="AUTOCOMMIT")
-        held, done = threading.Event(), threading.Event()
-        locked_id = order.tasks[3].id
-
-        def hold_lock():
-            with holder.connect() as connection:
-                connection.exec_driver_sql("BEGIN")
-                connection.execute(text("SELECT id FROM tasks WHERE id = :id FOR UPDATE"), {"id": locked_id})
-                held.set()
-                done.wait(10)
-                connection.exec_driver_sql("ROLLBACK")
-
-        thread = threading.Thread(target=hold_lock)
-        thread.start()
-        try:
-            assert held.wait(10)
+        with task_row_locked(app.config["SQLALCHEMY_DATABASE_URI"], order.tasks[3].id):
             response = cancel(Browser(app, "sam"), order, seen(order))
-        finally:
-            done.set()
-            thread.join(10)
-            holder.dispose()
         assert response.status_code == 503
         assert response.headers["Retry-After"] == "2"
         assert state(order)[0] == "open" and cancel_events(order) == []

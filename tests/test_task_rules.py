@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
-from tests.helpers import HTMX, attr, csrf_token, logged_in
+from tests.helpers import HTMX, attr, csrf_token, logged_in, task_row_locked
 from workorders.extensions import db
 from workorders.orders.models import OrderStatus
 from workorders.tasks.models import Task, TaskEvent
@@ -230,31 +228,9 @@ class TestBusyDatabase:
         task = make_task(process=shop.offset)
         task_id = task.id
         alice = Person(app, "alice")
-        url = app.config["SQLALCHEMY_DATABASE_URI"]
-        holder = create_engine(url, isolation_level="AUTOCOMMIT")
-        held, done = threading.Event(), threading.Event()
-
-        def hold_lock():
-            with holder.connect() as connection:
-                if connection.dialect.name == "sqlite":
-                    connection.exec_driver_sql("BEGIN IMMEDIATE")  # SQLite's write lock: the whole file
-                else:
-                    connection.exec_driver_sql("BEGIN")
-                    connection.execute(text("SELECT id FROM tasks WHERE id = :id FOR UPDATE"), {"id": task_id})
-                held.set()
-                done.wait(10)
-                connection.exec_driver_sql("ROLLBACK")
-
-        thread = threading.Thread(target=hold_lock)
-        thread.start()
-        try:
-            assert held.wait(10)
+        with task_row_locked(app.config["SQLALCHEMY_DATABASE_URI"], task_id):
             htmx = alice.post(task, "claim", 1)
             page = alice.post(task, "claim", 1, htmx=False)
-        finally:
-            done.set()
-            thread.join(10)
-            holder.dispose()
         for response in (htmx, page):
             assert response.status_code == 503
             assert response.headers["Retry-After"] == "2"

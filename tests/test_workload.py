@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.factories import Browser
+from tests.helpers import Browser
 
 
 def row(body: str, **data) -> dict[str, str] | None:

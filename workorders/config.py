@@ -82,6 +82,8 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "WTF_CSRF_SSL_STRICT": False,
         "PASSWORD_HASH_PARAMS": None,
+        # Checked before any view reads the body (CSRFProtect reads forms first): the CSV upload is the largest.
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "BOARD_PAGE_SIZE": 50,
         "BOARD_POLL_SECONDS": _non_negative_int("BOARD_POLL_SECONDS", env.get("BOARD_POLL_SECONDS"), 10),
         "TESTING": environment == "testing",

@@ -15,7 +15,7 @@ from workorders.admin.forms import (
 )
 from workorders.errors import BadInput
 from workorders.extensions import db
-from workorders.forms import MAX_INT
+from workorders.forms import parse_id
 from workorders.htmx import is_htmx, redirect_page
 from workorders.users.models import Role, User
 
@@ -164,11 +164,10 @@ def _processes_page(form: ProcessForm, error: str | None = None) -> str:
 
 def _user(raw_id: str) -> User:
     """The user of the URL: a malformed id is a 400, an unknown one a 404."""
-    if not (raw_id.isascii() and raw_id.isdigit()) or int(raw_id) > MAX_INT:
-        raise BadInput(f"A user id is a whole number, not {raw_id[:20]!r}.")
-    found = db.session.get(User, int(raw_id))
+    user_id = parse_id(raw_id, "user")
+    found = db.session.get(User, user_id)
     if found is None:
-        raise UserNotFound(int(raw_id))
+        raise UserNotFound(user_id)
     return found
 
 

@@ -13,7 +13,7 @@ from workorders.errors import BadInput
 from workorders.extensions import db
 from workorders.orders.models import PRIORITY_RANK, OrderStatus, Priority, WorkOrder
 from workorders.tasks.models import NOT_DONE, Task, TaskEvent, TaskStatus
-from workorders.tasks.queries import Row, load_row
+from workorders.tasks.queries import Row, load_rows
 from workorders.users.models import User, user_departments
 
 STATUS_FILTERS = (*OrderStatus, "all")
@@ -121,8 +121,8 @@ def load_order(viewer: User, order_id: int) -> OrderDetail | None:
     )
     if order is None:
         return None
-    task_ids = db.session.scalars(select(Task.id).where(Task.work_order_id == order_id).order_by(Task.sequence))
-    rows = [row for row in (load_row(viewer, task_id) for task_id in task_ids) if row is not None]
+    task_ids = db.session.scalars(select(Task.id).where(Task.work_order_id == order_id))
+    rows = load_rows(viewer, list(task_ids))
     version = sum(row.task.version for row in rows)
     return OrderDetail(order, rows, order_history(order_id), _progress([order_id]).get(order_id, Progress()), version)
 

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from flask_login import current_user, login_required
 
 from workorders.errors import BadInput
-from workorders.forms import MAX_INT
+from workorders.forms import parse_id
 from workorders.htmx import is_htmx, redirect_page, vary_on_htmx
 from workorders.orders import service
 from workorders.orders.errors import ImportRejected, InvalidField, OrderNotFound
@@ -71,7 +71,7 @@ def create() -> Response:
 
 @bp.get("/work-orders/<order_id>")
 def detail(order_id: str) -> str:
-    order_id = _parse_id(order_id)
+    order_id = parse_id(order_id, "work order")
     found = load_order(current_user, order_id)
     if found is None:
         raise OrderNotFound(order_id)
@@ -82,7 +82,7 @@ def detail(order_id: str) -> str:
 @bp.post("/work-orders/<order_id>/cancel")
 @supervisors_only("cancel work orders")
 def cancel(order_id: str) -> Response:
-    order_id = _parse_id(order_id)
+    order_id = parse_id(order_id, "work order")
     form = CancelForm()
     if not form.validate():
         raise BadInput(first_error(form))
@@ -128,10 +128,3 @@ def _form_page(form: WorkOrderForm, status: int = 200, focus: str | None = None)
 def _see_other(url: str) -> Response:
     """After a change: a 303 for a plain form post, a whole-page load for htmx."""
     return redirect_page(url) if is_htmx() else redirect(url, code=303)
-
-
-def _parse_id(raw: str) -> int:
-    """A work order id from the URL; anything but a plain whole number is a 400, not a 404."""
-    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_INT:
-        raise BadInput(f"A work order id is a whole number, not {raw[:20]!r}.")
-    return int(raw)
