@@ -46,9 +46,10 @@ serve: $(VENV)/.runtime
 	$(FLASK) db upgrade
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-## bench: print the board's and the claims' figures (SQLite, and PostgreSQL via TEST_DATABASE_URL)
+## bench: print the board's, the claims' and the CSV import's figures (SQLite, and PostgreSQL via TEST_DATABASE_URL)
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench.board
+	$(BIN)/python -m bench.import_csv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

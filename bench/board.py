@@ -6,20 +6,15 @@ when TEST_DATABASE_URL points at a PostgreSQL server, on PostgreSQL in a throwaw
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
-import tempfile
 import threading
 import time
-import uuid
 from datetime import date, timedelta
-from pathlib import Path
-from urllib.parse import quote
 
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
 
+from bench.databases import on_each_database
 from workorders import create_app
 from workorders.departments.models import Department, Process
 from workorders.errors import DomainError
@@ -171,24 +166,7 @@ def run(name: str, url: str) -> None:
 
 
 def main() -> int:
-    with tempfile.TemporaryDirectory() as folder:
-        run("SQLite", f"sqlite:///{Path(folder) / 'bench.sqlite3'}")
-    server = os.environ.get("TEST_DATABASE_URL")
-    if not server:
-        print("\nPostgreSQL: skipped (TEST_DATABASE_URL is not set)")
-        return 0
-    server = server.replace("postgresql://", "postgresql+psycopg://", 1)
-    schema = f"wo_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        separator = "&" if "?" in server else "?"
-        run("PostgreSQL", f"{server}{separator}options={quote(f'-csearch_path={schema}')}")
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    on_each_database(run)
     return 0
 
 

@@ -14,15 +14,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
+from bench.databases import on_each_database
 from workorders import create_app
 from workorders.demo import DEPARTMENTS, PROCESSES, ROUTES
 from workorders.departments.models import Department, Process
@@ -111,24 +110,7 @@ def _cli_seconds(url: str, rows: int) -> float:
 
 def main() -> int:
     rows = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
-    with tempfile.TemporaryDirectory() as folder:
-        run("SQLite", f"sqlite:///{Path(folder) / 'bench.sqlite3'}", rows)
-    server = os.environ.get("TEST_DATABASE_URL")
-    if not server:
-        print("\nPostgreSQL: skipped (TEST_DATABASE_URL is not set)")
-        return 0
-    server = server.replace("postgresql://", "postgresql+psycopg://", 1)
-    schema = f"wo_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        separator = "&" if "?" in server else "?"
-        run("PostgreSQL", f"{server}{separator}options={quote(f'-csearch_path={schema}')}", rows)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    on_each_database(lambda name, url: run(name, url, rows))
     return 0
 
 

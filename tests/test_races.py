@@ -8,14 +8,9 @@ Everybody acts with version 1, the version they all saw; the cap is off, so only
 from __future__ import annotations
 
 import multiprocessing
-import os
 import random
 import re
-import socket
-import subprocess
-import sys
 import threading
-import time
 import traceback
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -23,7 +18,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.cookiejar import CookieJar
-from pathlib import Path
 from urllib.parse import urlencode
 from urllib.request import HTTPCookieProcessor, HTTPErrorProcessor, ProxyHandler, Request, build_opener
 
@@ -34,6 +28,7 @@ from tests.conftest import postgres_only
 from tests.conftest import test_config as app_settings
 from tests.factories import PASSWORD
 from tests.helpers import HTMX, attr
+from tests.servers import gunicorn
 from workorders import create_app
 from workorders.errors import Unavailable
 from workorders.extensions import db
@@ -42,7 +37,6 @@ from workorders.tasks.errors import TaskConflict
 from workorders.tasks.models import Task, TaskEvent
 from workorders.users.models import User
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SEEN = 1  # the version every racer saw: the task as it was created
 UNAVAILABLE = "<unavailable>"  # in place of a current owner: the attempt got a 503, not a 409
 ON_SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -273,47 +267,11 @@ class Browser:
         return self.request(f"/tasks/{task_id}/claim", {"csrf_token": self.token, "version": str(SEEN)}, HTMX)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until_serving(base_url: str, server: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        if server.poll() is not None:
-            pytest.fail(f"gunicorn exited with {server.returncode}:\n{log.read_text()}")
-        try:
-            Browser(base_url).request("/login")
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                pytest.fail(f"gunicorn did not answer within 30 s:\n{log.read_text()}")
-            time.sleep(0.1)
-
-
 @pytest.fixture
-def server(database_url, tmp_path):
+def server(database_url, tmp_path) -> Iterator[str]:
     """gunicorn with gunicorn.conf.py's production settings and three workers on a local port; yields its URL."""
-    port = free_port()
-    env = os.environ | {"DATABASE_URL": database_url, "SECRET_KEY": "race-secret", "TASK_CAP_PER_OPERATOR": "0"}
-    command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"]
-    command += ["--workers", "3", "--graceful-timeout", "5", "wsgi:app"]
-    log = tmp_path / "gunicorn.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
-    try:
-        base_url = f"http://127.0.0.1:{port}"
-        wait_until_serving(base_url, process, log)
-        yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+    with gunicorn(database_url, tmp_path / "gunicorn.log", workers=3, TASK_CAP_PER_OPERATOR="0") as url:
+        yield url
 
 
 @pytest.mark.slow

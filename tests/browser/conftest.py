@@ -10,21 +10,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.error import URLError
-from urllib.request import ProxyHandler, build_opener
 
 import pytest
 
 from tests.factories import PASSWORD
+from tests.servers import gunicorn
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -88,52 +82,11 @@ def poll_seconds() -> int:
     return 0
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_until_serving(base_url: str, server: subprocess.Popen, log: Path) -> None:
-    opener = build_opener(ProxyHandler({}))
-    deadline = time.monotonic() + 30
-    while True:
-        if server.poll() is not None:
-            pytest.fail(f"gunicorn exited with {server.returncode}:\n{log.read_text()}")
-        try:
-            with opener.open(f"{base_url}/login", timeout=5):
-                return
-        except (URLError, OSError):
-            if time.monotonic() > deadline:
-                pytest.fail(f"gunicorn did not answer within 30 s:\n{log.read_text()}")
-            time.sleep(0.05)
-
-
 @pytest.fixture
 def live_server(app, database_url, poll_seconds, tmp_path) -> Iterator[str]:
     """gunicorn (production settings, two workers) serving the test's database on a free port; yields its URL."""
-    port = _free_port()
-    env = os.environ | {
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "browser-secret",
-        "BOARD_POLL_SECONDS": str(poll_seconds),
-    }
-    command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"]
-    command += ["--workers", "2", "--graceful-timeout", "2", "wsgi:app"]
-    log = tmp_path / "gunicorn.log"
-    with log.open("wb") as output:
-        server = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
-    try:
-        base_url = f"http://127.0.0.1:{port}"
-        _wait_until_serving(base_url, server, log)
-        yield base_url
-    finally:
-        server.send_signal(signal.SIGINT)  # gunicorn's quick shutdown: the test is over, nothing to finish
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=5)
+    with gunicorn(database_url, tmp_path / "gunicorn.log", workers=2, BOARD_POLL_SECONDS=str(poll_seconds)) as url:
+        yield url
 
 
 def log_in(page: Page, username: str) -> None:
