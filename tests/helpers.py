@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from tests.factories import PASSWORD
+from workorders.extensions import db
+from workorders.users.models import User
 
 HTMX = {"HX-Request": "true"}
 _META_TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
@@ -82,3 +85,23 @@ def task_row_locked(database_url: str, task_id: int) -> Iterator[None]:
         done.set()
         thread.join(10)
         holder.dispose()
+
+
+def in_parallel(app, usernames: list[str], act: Callable[[User], list]) -> list:
+    """Run `act(user)` for each username in its own thread, app context and connection, all starting together."""
+    barrier = threading.Barrier(len(usernames))
+
+    def run(username: str) -> list:
+        with app.app_context():
+            try:
+                user = db.session.scalar(select(User).where(User.username == username))
+                barrier.wait(timeout=30)
+                return act(user)
+            except BaseException:
+                barrier.abort()
+                raise
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=len(usernames)) as pool:
+        return [result for future in [pool.submit(run, name) for name in usernames] for result in future.result(60)]

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import event, func, select
 
+from tests.helpers import in_parallel
 from workorders.errors import Unavailable
 from workorders.extensions import db
 from workorders.orders import service
@@ -43,26 +41,6 @@ def draft(**overrides) -> OrderDraft:
         "route": ["OFFSET", "DIECUT"],
     }
     return OrderDraft(**(values | overrides))
-
-
-def in_parallel(app, usernames: list[str], act: Callable[[User], list]) -> list:
-    """Run `act(user)` for each username in its own thread, app context and connection, all starting together."""
-    barrier = threading.Barrier(len(usernames))
-
-    def run(username: str) -> list:
-        with app.app_context():
-            try:
-                user = db.session.scalar(select(User).where(User.username == username))
-                barrier.wait(timeout=30)
-                return act(user)
-            except BaseException:
-                barrier.abort()
-                raise
-            finally:
-                db.session.remove()
-
-    with ThreadPoolExecutor(max_workers=len(usernames)) as pool:
-        return [result for future in [pool.submit(run, name) for name in usernames] for result in future.result(60)]
 
 
 def order_inserts(app) -> list[str]:

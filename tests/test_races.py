@@ -27,7 +27,7 @@ from sqlalchemy import event, select
 from tests.conftest import postgres_only
 from tests.conftest import test_config as app_settings
 from tests.factories import PASSWORD
-from tests.helpers import HTMX, attr
+from tests.helpers import HTMX, attr, in_parallel
 from tests.servers import gunicorn
 from workorders import create_app
 from workorders.errors import Unavailable
@@ -97,29 +97,19 @@ def race(app, plans: list[tuple[str, list[int], Callable]]) -> list[Attempt]:
     """Run each plan (username, task ids, act) in its own thread and app context, all starting together."""
     # `act(task_id, actor)` calls a service and returns who got the task. A TaskConflict is a lost attempt;
     # any other error (a 503's Unavailable too) fails the race.
-    barrier = threading.Barrier(len(plans))
+    acts = {username: (task_ids, act) for username, task_ids, act in plans}
 
-    def run(username: str, task_ids: list[int], act: Callable) -> list[Attempt]:
-        with app.app_context():
+    def attempts(actor: User) -> list[Attempt]:
+        task_ids, act = acts[actor.username]
+        made = []
+        for task_id in task_ids:
             try:
-                actor = db.session.scalar(select(User).where(User.username == username))
-                attempts = []
-                barrier.wait(timeout=30)
-                for task_id in task_ids:
-                    try:
-                        attempts.append(Attempt(task_id, username, True, act(task_id, actor)))
-                    except TaskConflict as conflict:
-                        attempts.append(Attempt(task_id, username, False, conflict.current_owner))
-                return attempts
-            except BaseException:
-                barrier.abort()
-                raise
-            finally:
-                db.session.remove()
+                made.append(Attempt(task_id, actor.username, True, act(task_id, actor)))
+            except TaskConflict as conflict:
+                made.append(Attempt(task_id, actor.username, False, conflict.current_owner))
+        return made
 
-    with ThreadPoolExecutor(max_workers=len(plans)) as pool:
-        futures = [pool.submit(run, *plan) for plan in plans]
-        return [attempt for future in futures for attempt in future.result(timeout=120)]
+    return in_parallel(app, list(acts), attempts)
 
 
 @contextmanager
