@@ -175,6 +175,9 @@ def app(database_url, app_config):
     app = create_app(test_config(database_url, **app_config))
     app.test_client_class = RequestPerContextClient
     with app.app_context():
+        # The app's sessions keep their objects after COMMIT (it renders from them); the test's own session
+        # expires them, so what a test reads after its factories commit comes fresh from the database.
+        db.session().expire_on_commit = True
         yield app
         db.session.remove()
         db.engine.dispose()

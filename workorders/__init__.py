@@ -1,9 +1,11 @@
 """Work order task board for print and packaging shops."""
 
+import logging
 from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import event
+from sqlalchemy.exc import SQLAlchemyError
 
 from workorders.config import load_config
 from workorders.extensions import csrf, db, login_manager, migrate
@@ -26,10 +28,12 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     with app.app_context():
-        _tune_sqlite(db.engine, busy_timeout_ms=app.config["LOCK_TIMEOUT_MS"])
+        _tune_connections(db.engine, lock_timeout_ms=app.config["LOCK_TIMEOUT_MS"])
+    app.teardown_appcontext(_end_session)
 
-    from workorders import admin, api, auth, cli, errors, orders, tasks, templating
+    from workorders import admin, api, auth, cli, errors, inputs, orders, tasks, templating
 
+    inputs.init_app(app)
     auth.init_app(app)
     tasks.init_app(app)
     orders.init_app(app)
@@ -41,15 +45,34 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
-def _tune_sqlite(engine, busy_timeout_ms: int) -> None:
-    """WAL lets readers and one writer work at once; the busy timeout makes writers queue, not fail."""
-    if engine.dialect.name != "sqlite":
+def _tune_connections(engine, lock_timeout_ms: int) -> None:
+    """Bound every lock wait by LOCK_TIMEOUT_MS, once per connection rather than once per transaction.
+
+    PostgreSQL: lock_timeout. SQLite: WAL lets readers and one writer work at once, and the busy timeout makes
+    writers queue, not fail.
+    """
+    if engine.dialect.name == "sqlite":
+        statements = ["PRAGMA journal_mode=WAL", f"PRAGMA busy_timeout={int(lock_timeout_ms)}"]
+        statements.append("PRAGMA foreign_keys=ON")
+    elif engine.dialect.name == "postgresql":
+        statements = [f"SET lock_timeout = {int(lock_timeout_ms)}"]
+    else:
         return
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        cursor.execute("PRAGMA foreign_keys=ON")
+        for statement in statements:
+            cursor.execute(statement)
         cursor.close()
+        if engine.dialect.name == "postgresql":
+            dbapi_connection.commit()  # SET ran in an implicit transaction; keep it for the session
+
+
+def _end_session(_exc: BaseException | None) -> None:
+    """Close the request's session; on a dead connection that raises, and the request must still be answered."""
+    try:
+        db.session.remove()
+    except SQLAlchemyError as error:
+        logging.getLogger(__name__).info("closing the session failed, connection dropped: %s", error)
+        db.session.registry.clear()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from workorders.extensions import db
+from workorders.extensions import db, login_manager
 from workorders.htmx import is_htmx, retarget
 from workorders.urls import safe_next
 
@@ -57,6 +57,13 @@ class BadInput(DomainError):
     action_text = "OK"
 
 
+class UnsupportedMediaType(BadInput):
+    """The body is not of a type the route reads."""
+
+    status = 415
+    suggestion = "Send the body as JSON with Content-Type: application/json."
+
+
 class NotFound(DomainError):
     status = 404
     code = "not_found"
@@ -65,11 +72,35 @@ class NotFound(DomainError):
 
 
 class Unavailable(DomainError):
+    """The database was busy or out of reach; the text says whether anything was saved."""
+
     status = 503
     code = "unavailable"
     can_retry = True
     suggestion = "The system is busy for a moment. Wait a few seconds and try again."
     action_text = "Try again"
+
+    @classmethod
+    def nothing_changed(cls, task_id: int | None = None) -> Unavailable:
+        return cls("The database is busy or out of reach; nothing was changed.", task_id=task_id)
+
+    @classmethod
+    def outcome_unknown(cls, task_id: int | None = None) -> Unavailable:
+        error = cls(
+            "The connection to the database was lost while saving, so the outcome is unknown. "
+            "Refresh to see whether it was saved; trying again is safe.",
+            task_id=task_id,
+        )
+        error.suggestion = "Refresh to see how things stand now; repeating the action does no harm."
+        error.action_text = "Refresh"
+        return error
+
+    @classmethod
+    def saved_but_not_shown(cls) -> Unavailable:
+        error = cls("Your change was saved, but the database went out of reach before this page could be shown.")
+        error.suggestion = "Refresh in a few seconds to see it."
+        error.action_text = "Refresh"
+        return error
 
 
 class Unauthorized(DomainError):
@@ -83,12 +114,15 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def render_error(error: DomainError) -> Response:
-    """Answer with JSON for the API, a dialog for htmx, or a full page for a plain browser."""
+def render_error(error: DomainError, oob_html: str = "") -> Response:
+    """Answer with JSON for the API, a dialog for htmx, or a full page for a plain browser.
+
+    `oob_html` goes out of band with the dialog (e.g. the fresh row behind a 409). Reads nothing from the database.
+    """
     if wants_json():
         response = jsonify(error.envelope())
     elif is_htmx():
-        response = retarget(_dialog_response(error), "#modal-slot")
+        response = retarget(Response(render_template("errors/_dialog.html", error=error) + oob_html), "#modal-slot")
     else:
         back_url = safe_next(request.form.get("next")) if request.method == "POST" else None
         response = Response(render_template("errors/page.html", error=error, back_url=back_url))
@@ -96,17 +130,6 @@ def render_error(error: DomainError) -> Response:
     if error.status == 503:
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
-
-
-def _dialog_response(error: DomainError) -> Response:
-    fresh_row = None
-    if error.status == 409 and error.task_id is not None:
-        # The board behind the dialog should already show who has the task now.
-        from workorders.tasks.views import render_fresh_row
-
-        fresh_row = render_fresh_row(error.task_id, oob=True)
-    html = render_template("errors/_dialog.html", error=error)
-    return Response(html + (fresh_row or ""))
 
 
 def _http_error(exc: HTTPException) -> Response | HTTPException:
@@ -127,14 +150,26 @@ def _csrf_error(exc: CSRFError) -> Response:
     )
 
 
-def _database_error(exc: OperationalError) -> Response:
-    db.session.rollback()
-    current_app.logger.warning("database unavailable: %s", exc.orig)
-    return render_error(Unavailable("The database did not answer in time; nothing was changed."))
+def _database_error(exc: SQLAlchemyError) -> Response:
+    """Any database failure outside a service's transaction: a 503 that says whether a change was saved."""
+    current_app.logger.warning("database unavailable: %s", getattr(exc, "orig", exc))
+    rollback_quietly()
+    # The page around the message must not ask the database who is logged in (it may be why we are here).
+    if "_login_user" not in g:
+        g._login_user = login_manager.anonymous_user()
+    return render_error(Unavailable.saved_but_not_shown() if g.get("committed") else Unavailable.nothing_changed())
+
+
+def rollback_quietly() -> None:
+    """Roll back the request's session; on a dead connection that fails too, and the pool drops the connection."""
+    try:
+        db.session.rollback()
+    except SQLAlchemyError as error:
+        current_app.logger.info("rollback failed, connection dropped: %s", getattr(error, "orig", error))
 
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(DomainError, render_error)
     app.register_error_handler(CSRFError, _csrf_error)
-    app.register_error_handler(OperationalError, _database_error)
+    app.register_error_handler(SQLAlchemyError, _database_error)
     app.register_error_handler(HTTPException, _http_error)

@@ -94,7 +94,9 @@ def reset_password(user_id: str) -> Response:
         raise BadInput(first_error(form))
     outcome = service.reset_password(current_user, found.id, form.password.data)
     if found.id == current_user.id:
-        login_user(current_user)  # an admin who resets their own password stays logged in, with the new cookie
+        # An admin who resets their own password stays logged in, with a cookie of the new session version
+        # (`found` is the row the service bumped; the request's user is a copy kept out of the session).
+        login_user(found)
     return _done(outcome)
 
 

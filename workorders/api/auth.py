@@ -1,9 +1,11 @@
 """Who is calling the API: a bearer token, or the browser session plus its CSRF token."""
 
-from flask import request
+from flask import g, request
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
+from workorders.auth import detached
 from workorders.errors import Unauthorized
 from workorders.extensions import csrf, db, login_manager
 from workorders.users.models import User
@@ -24,8 +26,10 @@ def bearer_token() -> str | None:
 
 
 def user_for_token(token: str) -> User | None:
-    user = db.session.scalar(select(User).where(User.api_token_hash == hash_api_token(token)))
-    return user if user is not None and user.active else None
+    """The active user the token belongs to, with their departments: one query."""
+    query = select(User).where(User.api_token_hash == hash_api_token(token)).options(joinedload(User.departments))
+    user = db.session.execute(query).unique().scalar_one_or_none()
+    return detached(user) if user is not None and user.active else None
 
 
 @login_manager.request_loader
@@ -34,7 +38,10 @@ def load_user_from_request(_request) -> User | None:
     if not request.path.startswith("/api/"):
         return None
     token = bearer_token()
-    return user_for_token(token) if token else None
+    if token is None:
+        return None
+    g.token_user = user_for_token(token)
+    return g.token_user
 
 
 def authenticate() -> None:
@@ -44,7 +51,9 @@ def authenticate() -> None:
     """
     token = bearer_token()
     if token is not None:
-        user = user_for_token(token)
+        # Loading current_user tries the session first; without one, request_loader has looked the token up.
+        current_user._get_current_object()
+        user = g.token_user if "token_user" in g else user_for_token(token)
         if user is None:
             raise Unauthorized("The API token is not valid: it may have been replaced or its user switched off.")
         if current_user.get_id() != user.get_id():

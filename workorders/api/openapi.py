@@ -25,7 +25,11 @@ ERROR_RESPONSES = {
     "404": "No such task or action (not_found).",
     "409": "The task changed after the version sent and the action no longer applies (task_conflict).",
     "415": "The body is not JSON.",
-    "503": "The database is busy or unreachable; retry after Retry-After seconds (unavailable).",
+    "503": (
+        "The database is busy or unreachable (unavailable); retry after Retry-After seconds. The detail says"
+        " whether nothing was changed or, when the connection died during COMMIT, the outcome is unknown;"
+        " every action is safe to repeat."
+    ),
 }
 
 
@@ -137,7 +141,7 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": _query_parameters(),
                 "responses": {
                     "200": {"description": "One page.", "content": _json(_ref("TaskPage"))},
-                    **_errors("400", "401"),
+                    **_errors("400", "401", "503"),
                 },
             }
         },
@@ -148,7 +152,7 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": [TASK_ID],
                 "responses": {
                     "200": {"description": "The task.", "content": _json(_ref("TaskEnvelope"))},
-                    **_errors("400", "401", "404"),
+                    **_errors("400", "401", "404", "503"),
                 },
             }
         },

@@ -5,9 +5,9 @@ from typing import Any
 
 from flask import request
 
-from workorders.errors import BadInput
+from workorders.errors import BadInput, UnsupportedMediaType
 from workorders.forms import MAX_INT
-from workorders.tasks.models import Task
+from workorders.tasks.snapshots import TaskSnapshot
 
 # The fields each action takes; `next` is the board URL of the form version and is accepted and ignored.
 ACTION_FIELDS = {
@@ -21,12 +21,7 @@ ACTION_FIELDS = {
 IGNORED_FIELDS = ("next",)
 
 
-class UnsupportedMediaType(BadInput):
-    status = 415
-    suggestion = "Send the body as JSON with Content-Type: application/json."
-
-
-def task_json(task: Task) -> dict[str, Any]:
+def task_json(task: TaskSnapshot) -> dict[str, Any]:
     """A task as SPEC "JSON API" describes it: codes and usernames rather than ids."""
     return {
         "id": task.id,

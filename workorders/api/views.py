@@ -58,5 +58,4 @@ def act(task_id: str, action: str) -> Response:
         raise NotFound(f"There is no action {action!r}; the actions are {', '.join(ACTIONS)}.")
     task_id = parse_id(task_id)
     outcome = ACTIONS[action](task_id, current_user, **action_arguments(action, task_id))
-    row = load_row(current_user, task_id)
-    return jsonify({"task": task_json(row.task), "already_claimed": outcome.already_claimed})
+    return jsonify({"task": task_json(outcome.task), "already_claimed": outcome.already_claimed})

@@ -31,6 +31,15 @@ def load_user(user_id: str) -> User | None:
     user = db.session.execute(query).unique().scalar_one_or_none()
     if user is None or not user.active or user.session_version != int(version_part):
         return None
+    return detached(user)
+
+
+def detached(user: User) -> User:
+    """The request's user, out of the session: a rollback cannot expire it, so every page and error can still
+    say who is logged in without asking the database again (it may be why the request failed)."""
+    for department in user.departments:
+        db.session.expunge(department)
+    db.session.expunge(user)
     return user
 
 

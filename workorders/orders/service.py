@@ -102,7 +102,7 @@ def _add_order(draft: OrderDraft, number: str, processes: list[Process], actor: 
         due_date=draft.due_date,
         priority=draft.priority,
         status=OrderStatus.OPEN,
-        created_by=actor,
+        created_by_id=actor.id if actor is not None else None,
     )
     order.tasks = [
         Task(process=process, department_id=process.department_id, sequence=sequence, planned_qty=draft.quantity)
@@ -201,7 +201,7 @@ def _cancel_task(task: Task, actor: User, note: str) -> None:
     db.session.add(
         TaskEvent(
             task=task,
-            actor=actor,
+            actor_id=actor.id,
             action="cancel",
             from_assignee_id=task.assignee_id,
             to_assignee_id=task.assignee_id,

@@ -1,9 +1,35 @@
 """What can go wrong when someone acts on a task."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from workorders.errors import DomainError, NotFound
 
+if TYPE_CHECKING:
+    from workorders.tasks.snapshots import Member, TaskSnapshot
 
-class TaskConflict(DomainError):
+
+class TaskError(DomainError):
+    """A refused action, carrying the task as the refusing transaction saw it under the lock.
+
+    `choices` are the people a supervisor could assign it to, so the fresh row renders without a query.
+    """
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        task: TaskSnapshot | None = None,
+        task_id: int | None = None,
+        current_owner: str | None = None,
+    ):
+        super().__init__(detail, task_id=task.id if task is not None else task_id, current_owner=current_owner)
+        self.task = task
+        self.choices: tuple[Member, ...] = ()
+
+
+class TaskConflict(TaskError):
     """The task changed after the version the user saw, and the action no longer applies."""
 
     status = 409
@@ -12,8 +38,19 @@ class TaskConflict(DomainError):
     suggestion = "Refresh to see the task as it is now."
     action_text = "Refresh"
 
+    @classmethod
+    def naming_holder(cls, task: TaskSnapshot) -> TaskConflict:
+        """The conflict as the loser reads it: who has the task now, or that nobody does."""
+        owner = task.assignee
+        if owner is not None:
+            detail = f"{owner.display_name} ({owner.username}) has {task.label} now."
+        else:
+            state = task.status.replace("_", " ")
+            detail = f"{task.label} changed since you saw it: it is {state} and nobody holds it."
+        return cls(detail, task=task, current_owner=owner.username if owner else None)
 
-class NotAllowed(DomainError):
+
+class NotAllowed(TaskError):
     """The user's role or department forbids this, whatever the task's state."""
 
     status = 403
@@ -22,7 +59,7 @@ class NotAllowed(DomainError):
     action_text = "Refresh"
 
 
-class RuleBroken(DomainError):
+class RuleBroken(TaskError):
     """Not allowed in the state the user saw: wrong order of steps, over the cap, a bad quantity."""
 
     status = 400

@@ -34,7 +34,44 @@ STATUS_LABELS = {
 _STATUS_SQL = "', '".join(TaskStatus)
 
 
-class Task(db.Model):
+class TaskRules:
+    """What a task allows, read from its `status`, `assignee_id` and `department_id`; for Task and TaskSnapshot."""
+
+    @property
+    def label(self) -> str:
+        """How people name the task: "WO-2026-0042 · Printing"."""
+        return f"{self.work_order.number} · {self.process.name}"
+
+    @property
+    def owner_username(self) -> str | None:
+        return self.assignee.username if self.assignee else None
+
+    def is_held_by(self, user: User) -> bool:
+        return self.assignee_id is not None and self.assignee_id == user.id
+
+    def can_claim(self, user: User) -> bool:
+        """Open or paused, nobody holds it, and the user works in its department."""
+        return self.status in CLAIMABLE and self.assignee_id is None and user.belongs_to(self.department_id)
+
+    def can_release(self, user: User) -> bool:
+        held = self.assignee_id is not None and self.status in CLAIMABLE
+        return held and (self.is_held_by(user) or user.supervises(self.department_id))
+
+    def can_assign(self, user: User) -> bool:
+        return self.status in NOT_DONE and user.supervises(self.department_id)
+
+    def can_start(self, user: User) -> bool:
+        """Only whether the holder may start it; the previous step is checked by the service."""
+        return self.status in CLAIMABLE and self.is_held_by(user)
+
+    def can_pause(self, user: User) -> bool:
+        return self.status == TaskStatus.IN_PROGRESS and self.is_held_by(user)
+
+    def can_complete(self, user: User) -> bool:
+        return self.status == TaskStatus.IN_PROGRESS and self.is_held_by(user)
+
+
+class Task(TaskRules, db.Model):
     __tablename__ = "tasks"
     __table_args__ = (
         CheckConstraint(f"status IN ('{_STATUS_SQL}')", name="status"),
@@ -77,39 +114,6 @@ class Task(db.Model):
 
     def __repr__(self) -> str:
         return f"<Task {self.id} v{self.version} {self.status} {self.assignee_id}>"
-
-    @property
-    def label(self) -> str:
-        """How people name the task: "WO-2026-0042 · Printing"."""
-        return f"{self.work_order.number} · {self.process.name}"
-
-    @property
-    def owner_username(self) -> str | None:
-        return self.assignee.username if self.assignee else None
-
-    def is_held_by(self, user: User) -> bool:
-        return self.assignee_id is not None and self.assignee_id == user.id
-
-    def can_claim(self, user: User) -> bool:
-        """Open or paused, nobody holds it, and the user works in its department."""
-        return self.status in CLAIMABLE and self.assignee_id is None and user.belongs_to(self.department_id)
-
-    def can_release(self, user: User) -> bool:
-        held = self.assignee_id is not None and self.status in CLAIMABLE
-        return held and (self.is_held_by(user) or user.supervises(self.department_id))
-
-    def can_assign(self, user: User) -> bool:
-        return self.status in NOT_DONE and user.supervises(self.department_id)
-
-    def can_start(self, user: User) -> bool:
-        """Only whether the holder may start it; the previous step is checked by the service."""
-        return self.status in CLAIMABLE and self.is_held_by(user)
-
-    def can_pause(self, user: User) -> bool:
-        return self.status == TaskStatus.IN_PROGRESS and self.is_held_by(user)
-
-    def can_complete(self, user: User) -> bool:
-        return self.status == TaskStatus.IN_PROGRESS and self.is_held_by(user)
 
 
 class TaskEvent(db.Model):

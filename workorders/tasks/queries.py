@@ -6,7 +6,8 @@ A board page costs the same few queries whether it shows 5 rows or 50.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
@@ -16,6 +17,7 @@ from workorders.errors import BadInput
 from workorders.extensions import db
 from workorders.orders.models import PRIORITY_RANK, WorkOrder
 from workorders.tasks.models import CLAIMABLE, NOT_DONE, Task, TaskEvent, TaskStatus
+from workorders.tasks.snapshots import Member, StepPart, TaskSnapshot
 from workorders.users.models import User, user_departments
 
 STATUS_FILTERS = ("active", "all", *TaskStatus)
@@ -72,10 +74,13 @@ class BoardFilters:
 class Row:
     """One task as one viewer sees it."""
 
-    task: Task
-    waiting_for: Task | None = None
+    task: TaskSnapshot
     actions: tuple[str, ...] = ()
-    assignee_choices: list[tuple[User, int]] = field(default_factory=list)
+    assignee_choices: Sequence[Member] = ()
+
+    @property
+    def waiting_for(self) -> StepPart | None:
+        return self.task.waiting_for
 
     @property
     def next_action(self) -> str | None:
@@ -130,10 +135,11 @@ def load_board(viewer: User, filters: BoardFilters) -> Board:
     return Board(_rows(viewer, tasks), filters, counts, total, departments, version)
 
 
-def list_tasks(viewer: User, filters: BoardFilters) -> tuple[list[Task], int]:
+def list_tasks(viewer: User, filters: BoardFilters) -> tuple[list[TaskSnapshot], int]:
     """One page of the tasks the board would show `viewer`, in board order, and how many match in all."""
     tasks, counts, _ = _page_of_tasks(viewer, filters)
-    return tasks, sum(count for status, count in counts.items() if status in _statuses(filters.status))
+    total = sum(count for status, count in counts.items() if status in _statuses(filters.status))
+    return [TaskSnapshot.of(task) for task in tasks], total
 
 
 def _page_of_tasks(viewer: User, filters: BoardFilters) -> tuple[list[Task], dict[str, int], str]:
@@ -284,22 +290,25 @@ def _board_order() -> list:
     return [rank, WorkOrder.due_date, WorkOrder.number, Task.sequence]
 
 
+def make_row(viewer: User, task: TaskSnapshot, choices: Sequence[Member] = ()) -> Row:
+    """The row `viewer` sees for `task`; `choices` are whom they may assign it to. Reads nothing."""
+    return Row(task, _actions(viewer, task), choices)
+
+
 def _rows(viewer: User, tasks: list[Task]) -> list[Row]:
     blockers = _blocking_steps(tasks)
-    choices = _assignee_choices(viewer, tasks)
-    rows = []
-    for task in tasks:
-        waiting_for = blockers.get(task.id)
-        rows.append(
-            Row(task, waiting_for, _actions(viewer, task, waiting_for is None), choices.get(task.department_id, []))
-        )
-    return rows
+    supervised = {task.department_id for task in tasks if viewer.supervises(task.department_id)}
+    choices = assignee_choices(supervised)
+    return [
+        make_row(viewer, TaskSnapshot.of(task, blockers.get(task.id)), choices.get(task.department_id, ()))
+        for task in tasks
+    ]
 
 
-def _actions(viewer: User, task: Task, ready: bool) -> tuple[str, ...]:
+def _actions(viewer: User, task: TaskSnapshot) -> tuple[str, ...]:
     """The actions this viewer may take on the task right now, in the order the row shows them."""
     possible = {
-        "start": task.can_start(viewer) and ready,
+        "start": task.can_start(viewer) and task.waiting_for is None,
         "pause": task.can_pause(viewer),
         "complete": task.can_complete(viewer),
         "claim": task.can_claim(viewer),
@@ -309,7 +318,7 @@ def _actions(viewer: User, task: Task, ready: bool) -> tuple[str, ...]:
     return tuple(action for action, allowed in possible.items() if allowed)
 
 
-def _blocking_steps(tasks: list[Task]) -> dict[int, Task]:
+def _blocking_steps(tasks: list[Task]) -> dict[int, StepPart]:
     """For each not-done task, the previous non-parallel step of its work order when that is not done yet."""
     pending = [task for task in tasks if task.status in NOT_DONE]
     if not pending:
@@ -328,13 +337,12 @@ def _blocking_steps(tasks: list[Task]) -> dict[int, Task]:
     for task in pending:
         earlier = [step for step in by_order.get(task.work_order_id, []) if step.sequence < task.sequence]
         if earlier and earlier[-1].status != TaskStatus.DONE:
-            blockers[task.id] = earlier[-1]
+            blockers[task.id] = StepPart(earlier[-1].sequence, earlier[-1].process.name)
     return blockers
 
 
-def _assignee_choices(viewer: User, tasks: list[Task]) -> dict[int, list[tuple[User, int]]]:
-    """Active members of each department the viewer supervises on this page, with how many tasks each holds."""
-    department_ids = {task.department_id for task in tasks if viewer.supervises(task.department_id)}
+def assignee_choices(department_ids: set[int]) -> dict[int, list[Member]]:
+    """Active members of each of these departments, with how many unfinished tasks each holds: one query."""
     if not department_ids:
         return {}
     load = (
@@ -344,13 +352,19 @@ def _assignee_choices(viewer: User, tasks: list[Task]) -> dict[int, list[tuple[U
         .subquery()
     )
     result = db.session.execute(
-        select(user_departments.c.department_id, User, func.coalesce(load.c.held, 0))
+        select(
+            user_departments.c.department_id,
+            User.id,
+            User.username,
+            User.display_name,
+            func.coalesce(load.c.held, 0),
+        )
         .join(User, User.id == user_departments.c.user_id)
         .outerjoin(load, load.c.assignee_id == User.id)
         .where(user_departments.c.department_id.in_(department_ids), User.active.is_(True))
         .order_by(User.display_name)
     )
-    choices: dict[int, list[tuple[User, int]]] = {}
-    for department_id, user, held in result:
-        choices.setdefault(department_id, []).append((user, held))
+    choices: dict[int, list[Member]] = {}
+    for department_id, user_id, username, display_name, held in result:
+        choices.setdefault(department_id, []).append(Member(user_id, username, display_name, held))
     return choices

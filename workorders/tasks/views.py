@@ -3,10 +3,10 @@
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from workorders.errors import BadInput
+from workorders.errors import BadInput, DomainError, render_error
 from workorders.forms import parse_id
 from workorders.htmx import current_path, is_htmx, vary_on_htmx
-from workorders.tasks.errors import TaskNotFound
+from workorders.tasks.errors import TaskConflict, TaskNotFound
 from workorders.tasks.forms import FORMS
 from workorders.tasks.queries import (
     BoardFilters,
@@ -14,6 +14,7 @@ from workorders.tasks.queries import (
     load_board,
     load_my_tasks,
     load_row,
+    make_row,
     my_tasks_version,
     task_history,
 )
@@ -62,7 +63,9 @@ def mine() -> Response:
 
 @bp.get("/<task_id>/row")
 def row(task_id: str) -> str:
-    return render_fresh_row(parse_id(task_id)) or _not_found(task_id)
+    task_id = parse_id(task_id)
+    row = load_row(current_user, task_id) or _not_found(task_id)
+    return render_template("tasks/_row.html", row=row, return_to=_return_path())
 
 
 @bp.get("/<task_id>")
@@ -81,20 +84,22 @@ def act(task_id: str, action: str) -> Response:
     if not form.validate():
         raise BadInput(_first_error(form), task_id=task_id)
     outcome = ACTIONS[action](task_id, current_user, **form.service_args())
+    # From here on, only what the transaction saw and wrote: the database is not asked again.
     if not is_htmx():
         flash(outcome.message, "success" if outcome.changed else "info")
         return redirect(form.next_url() or url_for(".board"), code=303)
-    html = render_fresh_row(task_id) + render_template("tasks/_message.html", outcome=outcome)
-    return Response(html)
+    row = make_row(current_user, outcome.task, outcome.choices)
+    return Response(render_template("tasks/_acted.html", row=row, outcome=outcome, return_to=_return_path()))
 
 
-def render_fresh_row(task_id: int, oob: bool = False) -> str | None:
-    """The task's row as the current user sees it now (None if there is no such task)."""
-    row = load_row(current_user, task_id)
-    if row is None:
-        return None
-    template = "tasks/_row_oob.html" if oob else "tasks/_row.html"
-    return render_template(template, row=row, oob=oob, return_to=_return_path())
+@bp.errorhandler(DomainError)
+def refused(error: DomainError) -> Response:
+    """Any refusal on a board page; a 409 for htmx also carries the row as the refusing transaction saw it."""
+    oob_row = ""
+    if isinstance(error, TaskConflict) and error.task is not None and is_htmx():
+        row = make_row(current_user, error.task, error.choices)
+        oob_row = render_template("tasks/_row_oob.html", row=row, oob=True, return_to=_return_path())
+    return render_error(error, oob_row)
 
 
 def _not_found(task_id) -> None:

@@ -1,0 +1,183 @@
+"""The action path is lean and answers from what its transaction saw (SPEC "Concurrency", issue "action path").
+
+Statements are counted with an SQLAlchemy event listener on the engine, for the whole request, the session or
+token user included (BEGIN and COMMIT are not statements the app writes, and are not counted). Then the
+database is made to fail the moment a transaction ends: the answer still renders, because nothing after COMMIT
+(or after the refusing rollback) goes back to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from tests.helpers import HTMX, attr, csrf_token, logged_in
+from tests.test_api import Api
+from workorders.extensions import db
+from workorders.users.service import issue_api_token
+
+
+@contextmanager
+def counted(app) -> Iterator[list[str]]:
+    """The statements the app sends while the block runs."""
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+@contextmanager
+def database_gone_after_the_transaction(app) -> Iterator[list[str]]:
+    """From the first COMMIT or ROLLBACK in the block on, every statement fails as if the server had gone."""
+    gone: list[str] = []
+
+    def end(*_session_and_transaction) -> None:
+        gone.append("gone")
+
+    def refuse(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+        if gone:
+            gone.append(statement)
+            raise OperationalError(statement, {}, ConnectionError("server closed the connection unexpectedly"))
+
+    event.listen(Session, "after_commit", end)
+    event.listen(Session, "after_soft_rollback", end)
+    event.listen(db.engine, "before_cursor_execute", refuse)
+    try:
+        yield gone
+    finally:
+        event.remove(db.engine, "before_cursor_execute", refuse)
+        event.remove(Session, "after_soft_rollback", end)
+        event.remove(Session, "after_commit", end)
+
+
+@pytest.fixture
+def task_id(shop, make_task) -> int:
+    """A free Printing task at version 1; a plain id, so reading it inside a counted block sends nothing."""
+    return make_task(process=shop.offset).id
+
+
+def claim_htmx(client, task_id: int, version: int = 1):
+    token = csrf_token(client, "/tasks")
+    return client.post(f"/tasks/{task_id}/claim", data={"csrf_token": token, "version": version}, headers=HTMX)
+
+
+def test_an_api_claim_costs_at_most_five_statements(app, shop, task_id):
+    api = Api(app.test_client(), issue_api_token("alice"))
+    with counted(app) as statements:
+        response = api.post(f"/tasks/{task_id}/claim", {"version": 1})
+    assert response.status_code == 200
+    assert len(statements) <= 5, statements
+
+
+def test_an_htmx_claim_costs_at_most_six_statements(app, shop, task_id):
+    client = logged_in(app, "alice")
+    token = csrf_token(client, "/tasks")
+    with counted(app) as statements:
+        response = client.post(f"/tasks/{task_id}/claim", data={"csrf_token": token, "version": 1}, headers=HTMX)
+    assert response.status_code == 200
+    assert len(statements) <= 6, statements
+
+
+@pytest.mark.parametrize("lane", ["htmx", "api"])
+def test_a_conflict_costs_at_most_four_statements(app, shop, task_id, lane):
+    claim_htmx(logged_in(app, "alice"), task_id)
+    if lane == "api":
+        api = Api(app.test_client(), issue_api_token("bob"))
+        with counted(app) as statements:
+            response = api.post(f"/tasks/{task_id}/claim", {"version": 1})
+    else:
+        client = logged_in(app, "bob")
+        token = csrf_token(client, "/tasks")
+        with counted(app) as statements:
+            response = client.post(f"/tasks/{task_id}/claim", data={"csrf_token": token, "version": 1}, headers=HTMX)
+    assert response.status_code == 409
+    assert len(statements) <= 4, statements
+
+
+def test_a_supervisors_stale_assign_conflict_costs_at_most_four_statements(app, shop, task_id):
+    claim_htmx(logged_in(app, "alice"), task_id)
+    client = logged_in(app, "sam")
+    token = csrf_token(client, "/tasks")
+    with counted(app) as statements:
+        response = client.post(
+            f"/tasks/{task_id}/assign",
+            data={"csrf_token": token, "version": 1, "assignee": "bob"},
+            headers=HTMX,
+        )
+    assert response.status_code == 409
+    assert attr(response.get_data(as_text=True), "task-dialog", "data-current-owner") == "alice"
+    assert len(statements) <= 4, statements
+
+
+def test_a_claim_answers_its_row_with_the_database_gone_after_the_commit(app, shop, task_id):
+    client = logged_in(app, "alice")
+    token = csrf_token(client, "/tasks")
+    with database_gone_after_the_transaction(app) as gone:
+        response = client.post(f"/tasks/{task_id}/claim", data={"csrf_token": token, "version": 1}, headers=HTMX)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200, body
+    assert gone == ["gone"], "nothing was sent to the database after the commit"
+    assert attr(body, f"task-{task_id}", "data-assignee") == "alice"
+    assert attr(body, f"task-{task_id}", "data-version") == "2"
+    assert "You claimed" in body
+
+
+def test_a_supervisors_assign_answers_its_row_with_the_database_gone_after_the_commit(app, shop, task_id):
+    client = logged_in(app, "sam")
+    token = csrf_token(client, "/tasks")
+    with database_gone_after_the_transaction(app) as gone:
+        response = client.post(
+            f"/tasks/{task_id}/assign",
+            data={"csrf_token": token, "version": 1, "assignee": "bob"},
+            headers=HTMX,
+        )
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200, body
+    assert gone == ["gone"]
+    assert attr(body, f"task-{task_id}", "data-assignee") == "bob"
+    assert "Bob Baker (1)" in body, "the assign select shows each person's load as the transaction left it"
+
+
+def test_an_api_claim_answers_with_the_database_gone_after_the_commit(app, shop, task_id):
+    api = Api(app.test_client(), issue_api_token("alice"))
+    with database_gone_after_the_transaction(app) as gone:
+        response = api.post(f"/tasks/{task_id}/claim", {"version": 1})
+    assert response.status_code == 200, response.get_json()
+    assert gone == ["gone"]
+    assert (response.get_json()["task"]["assignee"], response.get_json()["task"]["version"]) == ("alice", 2)
+
+
+def test_a_plain_post_redirects_with_the_database_gone_after_the_commit(app, shop, task_id):
+    client = logged_in(app, "alice")
+    token = csrf_token(client, "/tasks")
+    with database_gone_after_the_transaction(app) as gone:
+        response = client.post(
+            f"/tasks/{task_id}/claim", data={"csrf_token": token, "version": 1, "next": "/tasks/mine"}
+        )
+    assert (response.status_code, response.headers["Location"]) == (303, "/tasks/mine")
+    assert gone == ["gone"]
+
+
+def test_a_conflict_dialog_and_its_fresh_row_render_with_the_database_gone(app, shop, task_id):
+    claim_htmx(logged_in(app, "alice"), task_id)
+    client = logged_in(app, "bob")
+    token = csrf_token(client, "/tasks")
+    with database_gone_after_the_transaction(app) as gone:
+        response = client.post(f"/tasks/{task_id}/claim", data={"csrf_token": token, "version": 2}, headers=HTMX)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 409, body
+    assert gone == ["gone"], "the dialog and the row came from what the refusing transaction locked"
+    assert attr(body, "task-dialog", "data-current-owner") == "alice"
+    assert attr(body, f"task-{task_id}", "data-assignee") == "alice"
+    assert "Alice Archer (alice) has" in body
