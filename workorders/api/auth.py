@@ -1,8 +1,10 @@
 """Who is calling the API: a bearer token, or the browser session plus its CSRF token."""
 
+from functools import cache
+
 from flask import g, request
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload
 
 from workorders.auth import detached
@@ -25,10 +27,15 @@ def bearer_token() -> str | None:
     return token.strip()
 
 
+@cache
+def user_by_token() -> Select:
+    """Built once, as `workorders.auth.user_by_id` is."""
+    return select(User).where(User.api_token_hash == bindparam("token_hash")).options(joinedload(User.departments))
+
+
 def user_for_token(token: str) -> User | None:
     """The active user the token belongs to, with their departments: one query."""
-    query = select(User).where(User.api_token_hash == hash_api_token(token)).options(joinedload(User.departments))
-    user = db.session.execute(query).unique().scalar_one_or_none()
+    user = db.session.execute(user_by_token(), {"token_hash": hash_api_token(token)}).unique().scalar_one_or_none()
     return detached(user) if user is not None and user.active else None
 
 

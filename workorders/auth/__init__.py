@@ -1,7 +1,9 @@
 """Login, logout and the session user."""
 
+from functools import cache
+
 from flask import Flask, redirect, request, url_for
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload
 
 from workorders.errors import Unauthorized, render_error, wants_json
@@ -20,15 +22,20 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
+@cache
+def user_by_id() -> Select:
+    """Built once (compiled once, its cache key kept), after the models are all mapped; with the departments,
+    which nearly every page asks for."""
+    return select(User).where(User.id == bindparam("user_id")).options(joinedload(User.departments))
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     """Find the session's user; a cookie from before a password reset, or of a deactivated user, is refused."""
     id_part, _, version_part = user_id.partition(".")
     if not id_part.isdigit() or not version_part.isdigit():
         return None
-    # The departments come along: nearly every page asks which ones the user works in.
-    query = select(User).where(User.id == int(id_part)).options(joinedload(User.departments))
-    user = db.session.execute(query).unique().scalar_one_or_none()
+    user = db.session.execute(user_by_id(), {"user_id": int(id_part)}).unique().scalar_one_or_none()
     if user is None or not user.active or user.session_version != int(version_part):
         return None
     return detached(user)

@@ -23,29 +23,17 @@ from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from flask import current_app
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import func, select, update
 
-from workorders.departments.models import Department, Process
 from workorders.extensions import db
 from workorders.orders.models import OrderStatus, WorkOrder
+from workorders.tasks import statements as sql
 from workorders.tasks.errors import NotAllowed, RuleBroken, TaskConflict, TaskError, TaskNotFound
 from workorders.tasks.models import CLAIMABLE, NOT_DONE, Task, TaskEvent, TaskStatus
 from workorders.tasks.queries import assignee_choices
-from workorders.tasks.snapshots import (
-    DepartmentPart,
-    Member,
-    OrderPart,
-    Person,
-    ProcessPart,
-    StepPart,
-    TaskSnapshot,
-)
+from workorders.tasks.snapshots import Member, Person, TaskSnapshot
 from workorders.transactions import transaction
 from workorders.users.models import User, user_departments
-
-tasks_table = Task.__table__
-events_table = TaskEvent.__table__
 
 
 @dataclass(frozen=True)
@@ -246,100 +234,18 @@ def _act(task_id: int, actor: User, decide: Callable[[TaskSnapshot], Decision]) 
             raise
 
 
-_prev = aliased(Task)
-_prev_process = aliased(Process)
-_blocker = aliased(Task)
-_blocker_process = aliased(Process)
-_assignee = aliased(User)
-
-
 def _lock(task_id: int) -> TaskSnapshot:
-    """The task, locked for this transaction, with what its row shows. Raises TaskNotFound.
-
-    The lock is taken in a CTE and everything else joined outside it. Joined in the locking SELECT itself,
-    PostgreSQL would, after waiting for the lock, re-check the task's new row against the *old* rows of the
-    other tables (EvalPlanQual): a claim that just committed would show a new holder id with no holder joined.
-    """
-    locked = select(tasks_table).where(tasks_table.c.id == task_id).with_for_update().cte("locked")
-    previous_step = (
-        select(_prev.id)
-        .join(_prev_process, _prev_process.id == _prev.process_id)
-        .where(
-            _prev.work_order_id == locked.c.work_order_id,
-            _prev.sequence < locked.c.sequence,
-            _prev_process.parallel.is_(False),
-        )
-        .order_by(_prev.sequence.desc())
-        .limit(1)
-        .correlate(locked)
-        .scalar_subquery()
-    )
-    query = (
-        select(
-            locked,
-            WorkOrder.number,
-            WorkOrder.customer,
-            WorkOrder.product,
-            WorkOrder.quantity,
-            WorkOrder.priority,
-            WorkOrder.due_date,
-            Process.code.label("process_code"),
-            Process.name.label("process_name"),
-            Department.code.label("department_code"),
-            Department.name.label("department_name"),
-            _assignee.username,
-            _assignee.display_name,
-            _assignee.active,
-            _blocker.status.label("blocker_status"),
-            _blocker.sequence.label("blocker_sequence"),
-            _blocker_process.name.label("blocker_name"),
-        )
-        .join(WorkOrder, WorkOrder.id == locked.c.work_order_id)
-        .join(Process, Process.id == locked.c.process_id)
-        .join(Department, Department.id == locked.c.department_id)
-        .outerjoin(_assignee, _assignee.id == locked.c.assignee_id)
-        .outerjoin(_blocker, _blocker.id == previous_step)
-        .outerjoin(_blocker_process, _blocker_process.id == _blocker.process_id)
-    )
-    row = db.session.execute(query).one_or_none()
+    """The task, locked for this transaction, with what its row shows (one statement). Raises TaskNotFound."""
+    connection = db.session.connection()
+    row = connection.execute(sql.LOCK_TASK, {"task_id": task_id}).one_or_none()
     if row is None:
         raise TaskNotFound(task_id)
-    return TaskSnapshot(
-        id=row.id,
-        work_order_id=row.work_order_id,
-        department_id=row.department_id,
-        sequence=row.sequence,
-        status=row.status,
-        version=row.version,
-        planned_qty=row.planned_qty,
-        good_qty=row.good_qty,
-        scrap_qty=row.scrap_qty,
-        updated_at=row.updated_at,
-        work_order=OrderPart(
-            row.work_order_id, row.number, row.customer, row.product, row.quantity, row.priority, row.due_date
-        ),
-        process=ProcessPart(row.process_code, row.process_name),
-        department=DepartmentPart(row.department_id, row.department_code, row.department_name),
-        assignee=_holder(row),
-        waiting_for=(
-            StepPart(row.blocker_sequence, row.blocker_name)
-            if row.blocker_status not in (None, TaskStatus.DONE)
-            else None
-        ),
-    )
-
-
-def _holder(row) -> Person | None:
-    """Who holds the locked task; its holder id comes from the locked row itself, the name from the join."""
-    if row.assignee_id is None:
-        return None
-    if row.username is None:
-        # The holder is a user made after this statement's snapshot was taken (while it waited for the lock).
-        user = db.session.execute(
-            select(User.username, User.display_name, User.active).where(User.id == row.assignee_id)
-        ).one()
-        return Person(row.assignee_id, user.username, user.display_name, user.active)
-    return Person(row.assignee_id, row.username, row.display_name, row.active)
+    task = sql.snapshot(row)
+    if row.assignee_id is not None and row.username is None:
+        # The holder is a user made after this statement's snapshot was taken, while it waited for the lock.
+        holder = connection.execute(sql.HOLDER, {"user_id": row.assignee_id}).one()
+        task = replace(task, assignee=Person(row.assignee_id, holder.username, holder.display_name, holder.active))
+    return task
 
 
 def _write(task: TaskSnapshot, change: Change, actor: User) -> TaskSnapshot | None:
@@ -347,6 +253,7 @@ def _write(task: TaskSnapshot, change: Change, actor: User) -> TaskSnapshot | No
 
     Raises RuleBroken when the new holder is at the cap.
     """
+    connection = db.session.connection()
     now = _now()
     assignee = task.assignee if change.assignee is _KEEP else change.assignee
     status = change.status or task.status
@@ -357,47 +264,36 @@ def _write(task: TaskSnapshot, change: Change, actor: User) -> TaskSnapshot | No
         "version": task.version + 1,
         "updated_at": now,
     }
-    statement = update(tasks_table).where(tasks_table.c.id == task.id, tasks_table.c.version == task.version)
+    params = {f"new_{name}": value for name, value in values.items()} | {"task_id": task.id, "seen": task.version}
     cap = int(current_app.config["TASK_CAP_PER_OPERATOR"])
-    if change.cap_holder is not None and cap:
+    capped = change.cap_holder is not None and cap > 0
+    if capped:
         # Lock the holder's row first: a second claim by the same person waits here, then counts this one.
-        db.session.execute(select(User.id).where(User.id == change.cap_holder.id).with_for_update())
-        statement = statement.where(_held_by(change.cap_holder.id) < cap)
-    if db.session.execute(statement.values(values)).rowcount != 1:
-        if change.cap_holder is not None and cap:
+        connection.execute(sql.LOCK_USER, {"user_id": change.cap_holder.id})
+        params |= {"holder_id": change.cap_holder.id, "cap": cap}
+    if connection.execute(sql.update_task(tuple(values), capped), params).rowcount != 1:
+        if capped:
             _check_cap(change.cap_holder, cap, task, actor)
         return None
-    db.session.execute(
-        insert(events_table).values(
-            task_id=task.id,
-            actor_id=actor.id,
-            action=change.action,
-            from_assignee_id=task.assignee_id,
-            to_assignee_id=values["assignee_id"],
-            from_status=task.status,
-            to_status=status,
-            version=values["version"],
-            note=change.note,
-        )
-    )
+    event = {
+        "task_id": task.id,
+        "actor_id": actor.id,
+        "action": change.action,
+        "from_assignee_id": task.assignee_id,
+        "to_assignee_id": values["assignee_id"],
+        "from_status": task.status,
+        "to_status": status,
+        "version": values["version"],
+        "note": change.note,
+    }
+    connection.execute(sql.INSERT_EVENT, event)
     counts = {name: change.values[name] for name in ("good_qty", "scrap_qty") if name in change.values}
     return replace(task, assignee=assignee, status=status, version=values["version"], updated_at=now, **counts)
 
 
-def _held_by(user_id: int):
-    """How many unfinished tasks the user holds, as a subquery (its own alias, so an UPDATE can use it)."""
-    held = aliased(Task)
-    return (
-        select(func.count())
-        .select_from(held)
-        .where(held.assignee_id == user_id, held.status.in_(NOT_DONE))
-        .scalar_subquery()
-    )
-
-
 def _check_cap(holder: Person, cap: int, task: TaskSnapshot, actor: User) -> None:
     """Raise RuleBroken when `holder` already holds as many unfinished tasks as the shop allows."""
-    held = db.session.scalar(select(_held_by(holder.id)))
+    held = db.session.connection().execute(sql.COUNT_HELD, {"holder_id": holder.id}).scalar_one()
     if held >= cap:
         who = "You hold" if holder.id == actor.id else f"{holder.display_name} holds"
         raise RuleBroken(
