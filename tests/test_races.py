@@ -118,7 +118,9 @@ def task_updates() -> Iterator[list[int]]:
     counts = []
 
     def record(connection, cursor, statement, parameters, context, executemany) -> None:
-        if statement.startswith("UPDATE tasks"):
+        # On PostgreSQL the action's UPDATE and its event INSERT are one statement (`WITH updated AS (UPDATE …)
+        # INSERT …`), whose row count is the event's: 1 exactly when the UPDATE matched.
+        if statement.startswith(("UPDATE tasks", "WITH updated AS")):
             counts.append(cursor.rowcount)
 
     event.listen(db.engine, "after_cursor_execute", record)

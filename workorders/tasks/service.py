@@ -271,10 +271,6 @@ def _write(task: TaskSnapshot, change: Change, actor: User) -> TaskSnapshot | No
         # Lock the holder's row first: a second claim by the same person waits here, then counts this one.
         connection.execute(sql.LOCK_USER, {"user_id": change.cap_holder.id})
         params |= {"holder_id": change.cap_holder.id, "cap": cap}
-    if connection.execute(sql.update_task(tuple(values), capped), params).rowcount != 1:
-        if capped:
-            _check_cap(change.cap_holder, cap, task, actor)
-        return None
     event = {
         "task_id": task.id,
         "actor_id": actor.id,
@@ -286,9 +282,24 @@ def _write(task: TaskSnapshot, change: Change, actor: User) -> TaskSnapshot | No
         "version": values["version"],
         "note": change.note,
     }
-    connection.execute(sql.INSERT_EVENT, event)
+    if not _update_and_log(connection, tuple(values), capped, params, event):
+        if capped:
+            _check_cap(change.cap_holder, cap, task, actor)
+        return None
     counts = {name: change.values[name] for name in ("good_qty", "scrap_qty") if name in change.values}
     return replace(task, assignee=assignee, status=status, version=values["version"], updated_at=now, **counts)
+
+
+def _update_and_log(connection, columns: tuple[str, ...], capped: bool, params: dict, event: dict) -> bool:
+    """Update the task and write its event; False (and nothing written) when the UPDATE matched no row."""
+    if connection.dialect.name == "postgresql":
+        # One round trip for both; SQLite has no data-modifying CTEs.
+        event_params = {f"event_{name}": value for name, value in event.items()}
+        return connection.execute(sql.update_task_and_log(columns, capped), params | event_params).first() is not None
+    if connection.execute(sql.update_task(columns, capped), params).rowcount != 1:
+        return False
+    connection.execute(sql.INSERT_EVENT, event)
+    return True
 
 
 def _check_cap(holder: Person, cap: int, task: TaskSnapshot, actor: User) -> None:

@@ -99,6 +99,32 @@ def update_task(columns: tuple[str, ...], capped: bool) -> Update:
     return statement.where(bindparam("cap") > HELD_BY) if capped else statement
 
 
+EVENT_COLUMNS = (
+    "task_id",
+    "actor_id",
+    "action",
+    "from_assignee_id",
+    "to_assignee_id",
+    "from_status",
+    "to_status",
+    "version",
+    "note",
+)
+
+
+@cache
+def update_task_and_log(columns: tuple[str, ...], capped: bool):
+    """PostgreSQL: `update_task` and the event INSERT in one statement (a data-modifying CTE), one round trip.
+
+    The event is written only if the UPDATE matched, so whether the INSERT returns a row says whether the change
+    applied. Event values are bound as `event_<column>`.
+    """
+    updated = update_task(columns, capped).returning(tasks.c.id).cte("updated")
+    values = select(*(bindparam(f"event_{name}", type_=events.c[name].type) for name in EVENT_COLUMNS))
+    statement = insert(events).from_select(list(EVENT_COLUMNS), values.where(select(updated.c.id).exists()))
+    return statement.returning(events.c.id)
+
+
 def snapshot(row) -> TaskSnapshot:
     """A TaskSnapshot from a LOCK_TASK row; `holder` names the holder when the join could not (see `holder`)."""
     return TaskSnapshot(
