@@ -50,6 +50,7 @@ serve: $(VENV)/.runtime
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench.board
 	$(BIN)/python -m bench.import_csv
+	$(BIN)/python -m bench.claims
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
