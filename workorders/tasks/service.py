@@ -3,12 +3,14 @@
 Every action follows the same steps (`_act`):
 
 1. **Lock** the task row and read, in that one statement, all that the rules and the answer need: the task, its
-   work order, process, department, holder, and the previous step it may be waiting for (``SELECT … FOR UPDATE
-   OF tasks``; the lock wait is bounded by ``lock_timeout``, set on every PostgreSQL connection).
+   work order, process, department, holder, and the previous step it may be waiting for (``WITH locked AS
+   (SELECT … FOR UPDATE) SELECT …``, see `statements.LOCK_TASK`; the lock wait is bounded by ``lock_timeout``,
+   set on every PostgreSQL connection).
 2. **Decide** on that snapshot: each action's `decide` returns the change to make, a no-op outcome, or raises.
 3. **Write** with a version compare (``UPDATE … WHERE id = :id AND version = :seen``, which also guards SQLite,
-   where there are no row locks) and one TaskEvent; the per-operator cap is folded into the same UPDATE, after
-   the holder's user row is locked so that two claims by one person cannot both squeeze under it.
+   where there are no row locks) and one TaskEvent (one statement with the UPDATE on PostgreSQL); the
+   per-operator cap is folded into the same UPDATE, after the holder's user row is locked so that two claims by
+   one person cannot both squeeze under it.
 4. **Commit**, and answer with a snapshot of the row as written: nothing after COMMIT reads the database.
 
 Rows are always locked in this order, so two transactions never wait on each other in a circle:
