@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, event, select, text
 
 from tests.factories import PASSWORD
 from workorders.extensions import db
@@ -57,6 +57,21 @@ class Browser:
     def post(self, url: str, data: dict | None = None, htmx: bool = False, **kwargs):
         data = {"csrf_token": self.token, **(data or {})}
         return self.client.post(url, data=data, headers={"HX-Request": "true"} if htmx else {}, **kwargs)
+
+
+@contextmanager
+def count_queries() -> Iterator[list[str]]:
+    """Every statement the app sends to the database while the block runs, from any thread."""
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
 
 
 @contextmanager

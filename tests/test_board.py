@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import event
 
-from tests.helpers import HTMX, attr, logged_in
-from workorders.extensions import db
+from tests.helpers import HTMX, attr, count_queries, logged_in
 
 
 def row_ids(html: str) -> list[int]:
@@ -196,20 +193,6 @@ def test_task_page_shows_its_history(app, shop, make_task):
     assert "nobody → Alice Archer" in history
     assert "Open → In progress" in history
     assert f'href="/tasks/{task.id}"' in board(alice.client)  # reachable from its row
-
-
-@contextmanager
-def count_queries():
-    statements = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 @pytest.mark.parametrize("viewer", ["alice", "sam"])

@@ -16,25 +16,10 @@ from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from tests.helpers import HTMX, attr, csrf_token, logged_in
+from tests.helpers import HTMX, attr, count_queries, csrf_token, logged_in
 from tests.test_api import Api
 from workorders.extensions import db
 from workorders.users.service import issue_api_token
-
-
-@contextmanager
-def counted(app) -> Iterator[list[str]]:
-    """The statements the app sends while the block runs."""
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 @contextmanager
@@ -74,7 +59,7 @@ def claim_htmx(client, task_id: int, version: int = 1):
 
 def test_an_api_claim_costs_at_most_five_statements(app, shop, task_id):
     api = Api(app.test_client(), issue_api_token("alice"))
-    with counted(app) as statements:
+    with count_queries() as statements:
         response = api.post(f"/tasks/{task_id}/claim", {"version": 1})
     assert response.status_code == 200
     assert len(statements) <= 5, statements
@@ -83,7 +68,7 @@ def test_an_api_claim_costs_at_most_five_statements(app, shop, task_id):
 def test_an_htmx_claim_costs_at_most_six_statements(app, shop, task_id):
     client = logged_in(app, "alice")
     token = csrf_token(client, "/tasks")
-    with counted(app) as statements:
+    with count_queries() as statements:
         response = client.post(f"/tasks/{task_id}/claim", data={"csrf_token": token, "version": 1}, headers=HTMX)
     assert response.status_code == 200
     assert len(statements) <= 6, statements
@@ -94,12 +79,12 @@ def test_a_conflict_costs_at_most_four_statements(app, shop, task_id, lane):
     claim_htmx(logged_in(app, "alice"), task_id)
     if lane == "api":
         api = Api(app.test_client(), issue_api_token("bob"))
-        with counted(app) as statements:
+        with count_queries() as statements:
             response = api.post(f"/tasks/{task_id}/claim", {"version": 1})
     else:
         client = logged_in(app, "bob")
         token = csrf_token(client, "/tasks")
-        with counted(app) as statements:
+        with count_queries() as statements:
             response = client.post(f"/tasks/{task_id}/claim", data={"csrf_token": token, "version": 1}, headers=HTMX)
     assert response.status_code == 409
     assert len(statements) <= 4, statements
@@ -109,7 +94,7 @@ def test_a_supervisors_stale_assign_conflict_costs_at_most_four_statements(app, 
     claim_htmx(logged_in(app, "alice"), task_id)
     client = logged_in(app, "sam")
     token = csrf_token(client, "/tasks")
-    with counted(app) as statements:
+    with count_queries() as statements:
         response = client.post(
             f"/tasks/{task_id}/assign",
             data={"csrf_token": token, "version": 1, "assignee": "bob"},

@@ -7,8 +7,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.helpers import HTMX, attr, logged_in
-from tests.test_board import count_queries, row_ids
+from tests.helpers import HTMX, attr, count_queries, logged_in
+from tests.test_board import row_ids
 from tests.test_task_rules import Person
 
 

@@ -369,7 +369,7 @@ class TestDetail:
 
 
 def test_order_page_costs_the_same_queries_for_2_or_8_steps(app, shop, make_work_order, make_task):
-    from tests.test_board import count_queries
+    from tests.helpers import count_queries
 
     browser = Browser(app, "sam")
 
