@@ -153,7 +153,8 @@ def test_a_connection_lost_during_commit_says_the_outcome_is_unknown_and_a_retry
 @postgres_only
 def test_a_connection_lost_before_the_write_says_nothing_was_changed(app, database_url, shop, task_id):
     alice = Browser(app, "alice")
-    with backend_killed_before(app, database_url, "UPDATE tasks") as killed:
+    # On PostgreSQL the write is one statement: `WITH updated AS (UPDATE tasks …) INSERT INTO task_events …`.
+    with backend_killed_before(app, database_url, "WITH updated AS") as killed:
         response = alice.post(f"/tasks/{task_id}/claim", {"version": "1"}, htmx=True)
     assert killed
     assert "nothing was changed" in unavailable(response)
