@@ -29,7 +29,16 @@ from tests.factories import (  # noqa: F401  (fixtures)
 from workorders import create_app
 from workorders.extensions import db
 
-TABLES = ["task_events", "tasks", "work_orders", "user_departments", "users", "processes", "departments"]
+TABLES = [
+    "login_throttle",
+    "task_events",
+    "tasks",
+    "work_orders",
+    "user_departments",
+    "users",
+    "processes",
+    "departments",
+]
 # argon2's smallest settings: the real ones cost 64 MiB and ~50 ms per hash, too slow for hundreds of users.
 FAST_HASH = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"

@@ -6,6 +6,7 @@ from flask import Flask, redirect, request, url_for
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload
 
+from workorders.auth.models import LoginThrottle  # noqa: F401  (mapped with the other models)
 from workorders.errors import Unauthorized, render_error, wants_json
 from workorders.extensions import db, login_manager
 from workorders.htmx import is_htmx, redirect_page
