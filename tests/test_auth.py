@@ -1,9 +1,11 @@
 """Login, logout, sessions and the password hashes behind them."""
 
 import re
+import time
 
 from tests.factories import PASSWORD
 from tests.helpers import HTMX, csrf_token, logged_in, login
+from workorders.auth.idle import LAST_SEEN
 from workorders.extensions import db
 from workorders.users.models import User
 from workorders.users.passwords import hash_password, verify_password
@@ -138,3 +140,104 @@ def test_passwords_are_hashed_with_argon2id_at_strong_settings(app):
     assert not verify_password(stored, "wrong horse")
     assert not verify_password("not a hash", "x")
     assert not verify_password(None, "x")
+
+
+# Idle sessions (issue 10): logged out after SESSION_IDLE_MINUTES without activity; the live poll is not activity.
+
+IDLE = 12 * 60 * 60  # the default, a shift and a half
+
+
+def last_seen(client) -> int | None:
+    with client.session_transaction() as session:
+        return session.get(LAST_SEEN)
+
+
+def idle_for(client, seconds: int) -> None:
+    """Pretend the last activity was `seconds` ago (rather than waiting)."""
+    with client.session_transaction() as session:
+        session[LAST_SEEN] = int(time.time()) - seconds
+
+
+def test_the_idle_limit_defaults_to_twelve_hours(app):
+    assert app.config["SESSION_IDLE_MINUTES"] == 720
+
+
+def test_login_notes_the_time(client, make_user):
+    make_user(username="alice")
+    before = int(time.time())
+    login(client, "alice")
+    assert before <= last_seen(client) <= time.time()
+
+
+def test_a_session_idle_past_the_limit_is_logged_out_and_sent_to_the_login_page(client, make_user):
+    make_user(username="alice")
+    login(client, "alice")
+    idle_for(client, IDLE + 1)
+    response = client.get("/tasks/mine")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=")
+    with client.session_transaction() as session:
+        assert "_user_id" not in session and LAST_SEEN not in session
+    page = client.get("/login").get_data(as_text=True)
+    assert "You were logged out after 12 hours without activity" in page
+    assert client.get("/tasks").status_code == 302  # and stays logged out
+
+
+def test_a_session_used_within_the_limit_stays_and_its_time_is_renewed(client, make_user):
+    make_user(username="alice")
+    login(client, "alice")
+    idle_for(client, IDLE - 60)
+    assert client.get("/tasks").status_code == 200
+    assert time.time() - last_seen(client) < 5
+
+
+def test_the_live_poll_is_not_activity_and_is_sent_to_log_in_after_the_limit(client, make_user):
+    make_user(username="alice")
+    login(client, "alice")
+    idle_for(client, 3600)
+    noted = last_seen(client)
+    for path in ("/tasks?since=stale", "/tasks/mine?since=stale"):
+        assert client.get(path, headers=HTMX).status_code == 200  # the fresh board, as the poll gets it
+    assert last_seen(client) == noted
+
+    idle_for(client, IDLE + 1)
+    response = client.get("/tasks?since=stale", headers=HTMX)
+    assert response.status_code == 204 and response.headers["HX-Redirect"].startswith("/login")
+
+
+def test_an_htmx_click_is_activity(client, make_user):
+    make_user(username="alice")
+    login(client, "alice")
+    idle_for(client, 3600)
+    assert client.get("/tasks", headers=HTMX).status_code == 200  # e.g. a filter change
+    assert time.time() - last_seen(client) < 5
+
+
+def test_an_idle_api_session_gets_401_json(client, make_user):
+    make_user(username="alice")
+    login(client, "alice")
+    assert client.get("/api/v1/tasks").status_code == 200
+    idle_for(client, IDLE + 1)
+    response = client.get("/api/v1/tasks")
+    assert response.status_code == 401 and response.get_json()["code"] == "unauthorized"
+
+
+def test_a_logged_in_session_without_a_time_counts_as_idle(client, make_user):
+    make_user(username="alice")
+    login(client, "alice")
+    with client.session_transaction() as session:
+        del session[LAST_SEEN]
+    assert client.get("/tasks").status_code == 302
+
+
+def test_the_idle_limit_is_a_setting_and_zero_means_never(app, make_user):
+    make_user(username="alice")
+    app.config["SESSION_IDLE_MINUTES"] = 30
+    client = logged_in(app, "alice")
+    idle_for(client, 30 * 60 + 1)
+    assert client.get("/tasks").status_code == 302
+    assert "after 30 minutes without activity" in client.get("/login").get_data(as_text=True)
+
+    app.config["SESSION_IDLE_MINUTES"] = 0
+    client = logged_in(app, "alice")
+    idle_for(client, 10 * IDLE)
+    assert client.get("/tasks").status_code == 200

@@ -72,6 +72,20 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # How long to wait for a row lock (PostgreSQL) or the write lock (SQLite's busy timeout) before the
         # user gets a 503 with Retry-After.
         "LOCK_TIMEOUT_MS": _non_negative_int("LOCK_TIMEOUT_MS", env.get("LOCK_TIMEOUT_MS"), 3000),
+        # Login throttling (workorders/auth/throttle.py): failed log-ins per username and per client address, counted
+        # in the database within a fixed window of LOGIN_WINDOW_SECONDS; 0 turns a limit (or, for the window, both)
+        # off. The address limit is high because a shop's operators share a tablet, and so its address.
+        "LOGIN_MAX_FAILURES_PER_USER": _non_negative_int(
+            "LOGIN_MAX_FAILURES_PER_USER", env.get("LOGIN_MAX_FAILURES_PER_USER"), 5
+        ),
+        "LOGIN_MAX_FAILURES_PER_ADDRESS": _non_negative_int(
+            "LOGIN_MAX_FAILURES_PER_ADDRESS", env.get("LOGIN_MAX_FAILURES_PER_ADDRESS"), 50
+        ),
+        "LOGIN_WINDOW_SECONDS": _non_negative_int("LOGIN_WINDOW_SECONDS", env.get("LOGIN_WINDOW_SECONDS"), 900),
+        # Proxies in front of the app that append to X-Forwarded-For (the client's address for the throttle).
+        "TRUSTED_PROXIES": _non_negative_int("TRUSTED_PROXIES", env.get("TRUSTED_PROXIES"), 0),
+        # A session unused this long is logged out (workorders/auth/idle.py): a shift and a half; 0 = never.
+        "SESSION_IDLE_MINUTES": _non_negative_int("SESSION_IDLE_MINUTES", env.get("SESSION_IDLE_MINUTES"), 720),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _flag(env.get("SESSION_COOKIE_SECURE"), False),

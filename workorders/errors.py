@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
@@ -24,6 +25,7 @@ class DomainError(Exception):
     can_retry = False
     suggestion = "Check the task and try something else."
     action_text = "Refresh"
+    retry_after: int | None = None  # seconds, sent as Retry-After (every 503 sends one)
 
     def __init__(self, detail: str, *, task_id: int | None = None, current_owner: str | None = None):
         super().__init__(detail)
@@ -79,6 +81,7 @@ class Unavailable(DomainError):
     can_retry = True
     suggestion = "The system is busy for a moment. Wait a few seconds and try again."
     action_text = "Try again"
+    retry_after = RETRY_AFTER_SECONDS
 
     @classmethod
     def nothing_changed(cls, task_id: int | None = None) -> Unavailable:
@@ -114,21 +117,31 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def render_error(error: DomainError, oob_html: str = "") -> Response:
+def asks_for_json() -> bool:
+    """A client that prefers JSON to HTML (`Accept: application/json`) gets its errors as JSON on any page too;
+    browsers and htmx prefer HTML or take anything, and get the page or the dialog."""
+    return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
+
+
+def render_error(error: DomainError, oob_html: str = "", page: Callable[[], str] | None = None) -> Response:
     """Answer with JSON for the API, a dialog for htmx, or a full page for a plain browser.
 
-    `oob_html` goes out of band with the dialog (e.g. the fresh row behind a 409). Reads nothing from the database.
+    `oob_html` goes out of band with the dialog (e.g. the fresh row behind a 409); `page` renders the full page
+    when the view has a better one than the error page (the login form again, with the message). Reads nothing
+    from the database.
     """
-    if wants_json():
+    if wants_json() or asks_for_json():
         response = jsonify(error.envelope())
     elif is_htmx():
         response = retarget(Response(render_template("errors/_dialog.html", error=error) + oob_html), "#modal-slot")
+    elif page is not None:
+        response = Response(page())
     else:
         back_url = safe_next(request.form.get("next")) if request.method == "POST" else None
         response = Response(render_template("errors/page.html", error=error, back_url=back_url))
     response.status_code = error.status
-    if error.status == 503:
-        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    if error.retry_after is not None or error.status == 503:
+        response.headers["Retry-After"] = str(error.retry_after or RETRY_AFTER_SECONDS)
     return response
 
 

@@ -5,6 +5,7 @@ from functools import cache
 from flask import Flask, redirect, request, url_for
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from workorders.auth.models import LoginThrottle  # noqa: F401  (mapped with the other models)
 from workorders.errors import Unauthorized, render_error, wants_json
@@ -14,6 +15,7 @@ from workorders.users.models import User
 
 
 def init_app(app: Flask) -> None:
+    from workorders.auth import idle
     from workorders.auth.views import bp
 
     login_manager.login_view = "auth.login"
@@ -21,6 +23,12 @@ def init_app(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
     app.register_blueprint(bp)
+    idle.init_app(app)
+    if app.config["TRUSTED_PROXIES"]:
+        # The login throttle counts per client address: behind a proxy, remote_addr would be the proxy's for
+        # everyone. Only the last TRUSTED_PROXIES entries of X-Forwarded-For are believed (a client can write
+        # anything in front of them).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"])
 
 
 @cache

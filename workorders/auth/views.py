@@ -3,8 +3,10 @@
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from workorders.auth.errors import WrongCredentials
 from workorders.auth.forms import LoginForm
 from workorders.auth.service import authenticate
+from workorders.errors import DomainError, render_error
 from workorders.urls import safe_next
 
 bp = Blueprint("auth", __name__)
@@ -21,19 +23,27 @@ def login():
         return redirect(url_for("tasks.board"), code=303)
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(form.username.data, form.password.data)
-        if user is not None:
-            next_url = safe_next(request.args.get("next"))
-            # A fresh session at login: nothing set before it (by anyone) survives into the logged-in one.
-            session.clear()
-            login_user(user)
-            flash(f"Welcome, {user.display_name}.", "success")
-            return redirect(next_url or url_for("tasks.board"), code=303)
-        form.password.errors.append("Wrong username or password, or the account is switched off.")
-        return render_template("auth/login.html", form=form), 401
+        try:
+            # remote_addr is the peer's address; behind a proxy, TRUSTED_PROXIES makes it the client's.
+            user = authenticate(form.username.data, form.password.data, request.remote_addr)
+        except DomainError as error:  # TooManyAttempts (429) or Unavailable (503)
+            return refused(form, error)
+        if user is None:
+            return refused(form, WrongCredentials())
+        next_url = safe_next(request.args.get("next"))
+        # A fresh session at login: nothing set before it (by anyone) survives into the logged-in one.
+        session.clear()
+        login_user(user)
+        flash(f"Welcome, {user.display_name}.", "success")
+        return redirect(next_url or url_for("tasks.board"), code=303)
     if form.is_submitted():
         return render_template("auth/login.html", form=form), 400
     return render_template("auth/login.html", form=form)
+
+
+def refused(form: LoginForm, error: DomainError):
+    """The login form again with the message (a dialog for htmx, JSON for a client that asks for it)."""
+    return render_error(error, page=lambda: render_template("auth/login.html", form=form, error=error))
 
 
 @bp.post("/logout")
