@@ -82,6 +82,15 @@
     setTimeout(function () { dialog.close(); }, 0);
   });
 
+  // Our own 4xx/503 answers are outcomes the page shows, not failures: a dialog the server sends to the modal slot
+  // (HX-Retarget), or a form sent back in its own place with its errors. Saying so keeps htmx from logging each
+  // one as a console error; every other error answer stays an error.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    const detail = event.detail;
+    const shown = detail.xhr.getResponseHeader("HX-Retarget") || detail.target === detail.requestConfig.elt;
+    if (detail.isError && detail.shouldSwap && shown) detail.isError = false;
+  });
+
   // A response htmx will not swap (a proxy's 502, a dropped connection): say so instead of doing nothing.
   function announce(text) {
     const area = document.getElementById("messages");
@@ -92,9 +101,7 @@
     area.replaceChildren(message);
   }
   document.addEventListener("htmx:responseError", function (event) {
-    if (!event.detail.xhr.getResponseHeader("HX-Retarget")) {
-      announce("The server could not do that just now (" + event.detail.xhr.status + "). Please try again.");
-    }
+    announce("The server could not do that just now (" + event.detail.xhr.status + "). Please try again.");
   });
   document.addEventListener("htmx:sendError", function () {
     announce("No connection to the server. Check the network and try again.");

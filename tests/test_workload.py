@@ -55,11 +55,12 @@ def test_an_admin_sees_every_department_and_person(app, shop, loads):
 def test_the_bars_are_drawn_on_the_server_to_the_cap(app, shop, loads):
     body = Browser(app, "sam").get("/workload").get_data(as_text=True)
     alice = body[body.index('data-username="alice"') :]
-    bar = re.search(r'<div class="bar" aria-hidden="true">(.*?)</div>', alice, re.S).group(1)
-    # cap 10: 1 in progress is 10 % of the bar, 2 open are 20 %
-    assert 'class="bar-in-progress" style="width: 10.0%"' in bar
-    assert 'class="bar-open" style="width: 20.0%"' in bar
+    bar = re.search(r'<svg class="bar" aria-hidden="true"[^>]*>(.*?)</svg>', alice, re.S).group(1)
+    # cap 10: 1 in progress is 10 % of the bar, 2 open are 20 % drawn right after it
+    assert '<rect class="bar-in-progress" x="0" width="10.0%"' in bar
+    assert '<rect class="bar-open" x="10.0%" width="20.0%"' in bar
     assert "<script" not in body[body.index("<main>") :]
+    assert "style=" not in body  # sizes are SVG attributes: the CSP allows no inline style
     assert "A full bar is 10 tasks" in body
 
 
@@ -83,7 +84,9 @@ class TestCap:
         body = Browser(app, "sam").get("/workload").get_data(as_text=True)
         alice = body[body.index('data-username="alice"') : body.index('data-username="bob"')]
         assert "at the cap" in alice
-        assert 'style="width: 33.3%"' in alice  # over the cap: the biggest load (3) is the full bar
+        # over the cap: the biggest load (3) is the full bar
+        assert '<rect class="bar-in-progress" x="0" width="33.3%"' in alice
+        assert '<rect class="bar-open" x="33.3%" width="66.7%"' in alice
 
 
 def test_operators_get_403(app, shop):

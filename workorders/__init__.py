@@ -31,8 +31,9 @@ def create_app(config: dict | None = None) -> Flask:
         _tune_connections(db.engine, lock_timeout_ms=app.config["LOCK_TIMEOUT_MS"])
     app.teardown_appcontext(_end_session)
 
-    from workorders import admin, api, auth, cli, errors, inputs, orders, tasks, templating
+    from workorders import admin, api, auth, cli, errors, inputs, orders, security, tasks, templating
 
+    security.init_app(app)
     inputs.init_app(app)
     auth.init_app(app)
     tasks.init_app(app)

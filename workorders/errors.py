@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from workorders.extensions import db, login_manager
 from workorders.htmx import is_htmx, retarget
@@ -137,7 +137,9 @@ def render_error(error: DomainError, oob_html: str = "", page: Callable[[], str]
     elif page is not None:
         response = Response(page())
     else:
-        back_url = safe_next(request.form.get("next")) if request.method == "POST" else None
+        # A refused body (413) is not read again: parsing it is what raised.
+        posted = request.method == "POST" and error.status != 413
+        back_url = safe_next(request.form.get("next")) if posted else None
         response = Response(render_template("errors/page.html", error=error, back_url=back_url))
     response.status_code = error.status
     if error.retry_after is not None or error.status == 503:
@@ -145,9 +147,40 @@ def render_error(error: DomainError, oob_html: str = "", page: Callable[[], str]
     return response
 
 
+def _too_large() -> DomainError:
+    """A 413 that says what the limits are: the whole body, and a form's text (Werkzeug refuses either)."""
+    body_mib = current_app.config["MAX_CONTENT_LENGTH"] // 2**20
+    form_kb = current_app.config["MAX_FORM_MEMORY_SIZE"] // 1000
+    error = DomainError(
+        f"That is too much to send at once: at most {body_mib} MiB in all, and {form_kb} kB of text in a form field."
+    )
+    error.status = 413
+    error.suggestion = "Send a smaller file (split a large CSV import into several), or shorten the text."
+    error.action_text = "Back to board"
+    return error
+
+
+def _discard_body(chunk_size: int = 64 * 1024) -> None:
+    """Read the rest of a refused body, up to four times the limit, so that the client reads our 413.
+
+    A server that closes the connection while the client is still sending resets it, and some clients (Windows
+    above all) then drop the answer already received and show "connection reset" instead. Anything larger than
+    that is not a file picked by mistake, and its connection may be reset.
+    """
+    remaining = request.content_length
+    if remaining is None or remaining > 4 * current_app.config["MAX_CONTENT_LENGTH"]:
+        return
+    stream = request.environ["wsgi.input"]
+    while remaining > 0 and (chunk := stream.read(min(chunk_size, remaining))):
+        remaining -= len(chunk)
+
+
 def _http_error(exc: HTTPException) -> Response | HTTPException:
     if exc.code is None or exc.code < 400:
         return exc  # routing redirects are not errors
+    if isinstance(exc, RequestEntityTooLarge):
+        _discard_body()
+        return render_error(_too_large())
     error_class = NotFound if exc.code == 404 else DomainError
     error = error_class(exc.description or exc.name)
     error.status = exc.code or 500
