@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.browser.watch import PageWatch
 from tests.factories import PASSWORD
 from tests.servers import gunicorn
 
@@ -99,16 +100,24 @@ def log_in(page: Page, username: str) -> None:
 
 
 @pytest.fixture
-def open_page(browser, live_server) -> Iterator[Callable[..., Page]]:
+def page_watch() -> PageWatch:
+    """Console errors, uncaught exceptions and CSP violations of the test's pages (open_page fills it)."""
+    return PageWatch()
+
+
+@pytest.fixture
+def open_page(browser, live_server, page_watch) -> Iterator[Callable[..., Page]]:
     """Open a page in a browser context of its own (its own cookies), logged in as `username`, at `path`.
 
-    Other keyword arguments go to the context: `viewport`, `has_touch`, `java_script_enabled`, …
+    Other keyword arguments go to the context: `viewport`, `has_touch`, `java_script_enabled`, … Every context is
+    watched: a console error, an uncaught exception or a CSP violation in any of its pages fails the test.
     """
     contexts = []
 
     def open_(username: str, path: str = "/tasks", **context_options) -> Page:
         context = browser.new_context(base_url=live_server, **context_options)
         contexts.append(context)
+        page_watch.attach(context, javascript=context_options.get("java_script_enabled", True))
         context.set_default_timeout(TIMEOUT_MS)
         page = context.new_page()
         log_in(page, username)
@@ -117,8 +126,10 @@ def open_page(browser, live_server) -> Iterator[Callable[..., Page]]:
         return page
 
     yield open_
+    problems = page_watch.problems()
     for context in contexts:
         context.close()
+    assert problems == [], "the pages reported problems:\n" + "\n".join(problems)
 
 
 @pytest.fixture(scope="session")
