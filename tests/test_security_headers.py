@@ -8,6 +8,7 @@ the policy forbids: a scan keeps inline styles, scripts and handlers from coming
 from __future__ import annotations
 
 import html
+import json
 import re
 import socket
 from pathlib import Path
@@ -301,3 +302,13 @@ def test_app_js_needs_no_eval_and_sets_no_style_attribute():
         r"cssText",
     ]:
         assert not re.search(pattern, source), pattern
+
+
+def test_htmx_is_configured_to_need_no_eval_and_no_inline_style_or_script(client):
+    page = client.get("/login").get_data(as_text=True)
+    config = json.loads(html.unescape(re.search(r'<meta name="htmx-config" content="([^"]+)"', page)[1]))
+    assert config["allowEval"] is False  # hx-on, trigger filters and js: values would need eval
+    assert config["includeIndicatorStyles"] is False  # would add a <style> to the page
+    assert config["allowScriptTags"] is False  # would re-create a swapped fragment's <script> inline
+    assert "style" not in config["attributesToSettle"]  # would copy style attributes with setAttribute
+    assert not config.get("inlineScriptNonce") and not config.get("inlineStyleNonce")
