@@ -31,7 +31,7 @@ def check_request() -> None:
         return
     if request.path.startswith("/api/"):
         if request.is_json:
-            _refuse_any(IN_BODIES, _json_strings(request.get_json(silent=True)), "body")
+            _refuse_any(IN_BODIES, _json_strings(_json_body()), "body")
         return
     if request.content_length and request.mimetype not in FORM_TYPES:
         error = UnsupportedMediaType("This address takes a form (application/x-www-form-urlencoded).")
@@ -62,17 +62,35 @@ def _pairs(lists: Iterable[tuple[str, list[str]]]) -> Iterator[tuple[str, str]]:
             yield name, value
 
 
-def _json_strings(value, name: str = "body") -> Iterator[tuple[str, str]]:
-    """Every string in a JSON document, keys included, with the name of the field it is in."""
-    if isinstance(value, str):
-        yield name, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield str(key), str(key)
-            yield from _json_strings(item, str(key))
-    elif isinstance(value, list):
-        for item in value:
-            yield from _json_strings(item, name)
+def _json_body():
+    """The parsed JSON body, None when it is not JSON; BadInput when it nests too deeply to parse.
+
+    Werkzeug's silent parse answers None for broken JSON, but the parser's RecursionError (some thousand
+    brackets deep) is not a ValueError and would escape as a 500.
+    """
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        raise BadInput("The JSON body is nested too deeply.") from None
+
+
+def _json_strings(document) -> Iterator[tuple[str, str]]:
+    """Every string in a JSON document, keys included, with the name of the field it is in.
+
+    Walked with a stack rather than recursion: a document nested almost as deep as the parser allows would
+    otherwise overflow Python's stack here.
+    """
+    stack = [("body", document)]
+    while stack:
+        name, value = stack.pop()
+        if isinstance(value, str):
+            yield name, value
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                yield str(key), str(key)
+                stack.append((str(key), item))
+        elif isinstance(value, list):
+            stack.extend((name, item) for item in value)
 
 
 def init_app(app: Flask) -> None:
