@@ -7,6 +7,21 @@ from workorders.errors import BadInput
 from workorders.urls import safe_next
 
 MAX_INT = 2**31 - 1  # the database's integer column
+# Numbers of this many digits or more are read as 10**19: none is in range anywhere here, and int() refuses
+# strings of over 4,300 digits outright (a ValueError, which was a 500).
+LONGEST = 20
+
+
+def whole_number(raw: str) -> int | None:
+    """The value of `raw` written in plain ASCII digits, None for anything else ("1.5", "1e9", "-1", "٣", text).
+
+    A number too long to be in any range (LONGEST digits or more) comes back as 10**19, no larger than it is:
+    callers compare it with their own limits.
+    """
+    if not (raw.isascii() and raw.isdigit()):
+        return None
+    digits = raw.lstrip("0") or "0"
+    return int(digits) if len(digits) < LONGEST else 10 ** (LONGEST - 1)
 
 
 class NonNegativeIntegerField(StringField):
@@ -15,8 +30,9 @@ class NonNegativeIntegerField(StringField):
     def process_formdata(self, valuelist):
         self.data = None
         self.raw = valuelist[0].strip() if valuelist else ""
-        if self.raw.isascii() and self.raw.isdigit() and int(self.raw) <= MAX_INT:
-            self.data = int(self.raw)
+        number = whole_number(self.raw)
+        if number is not None and number <= MAX_INT:
+            self.data = number
 
     def pre_validate(self, form):
         if self.data is None:
@@ -32,6 +48,7 @@ def next_path(field: Field) -> str | None:
 
 def parse_id(raw: str, what: str = "task") -> int:
     """An id from a URL path; anything but a plain whole number is a 400 (BadInput), not a 404."""
-    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_INT:
+    number = whole_number(raw)
+    if number is None or number > MAX_INT:
         raise BadInput(f"A {what} id is a whole number, not {raw[:20]!r}.")
-    return int(raw)
+    return number

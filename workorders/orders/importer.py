@@ -14,6 +14,7 @@ from collections.abc import Container, Iterator
 from dataclasses import dataclass
 from datetime import date
 
+from workorders.forms import whole_number
 from workorders.orders.errors import ImportRejected, InvalidField
 from workorders.orders.models import OrderDraft, Priority, check_draft, is_number
 
@@ -34,9 +35,10 @@ class ImportRow:
 def parse_quantity(raw: str) -> int:
     """A whole number of 1 or more in plain ASCII digits."""
     raw = raw.strip()
-    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+    quantity = whole_number(raw)
+    if quantity is None or quantity < 1:
         raise InvalidField("quantity", f"must be a whole number of 1 or more, not {raw[:20]!r}.")
-    return int(raw)
+    return quantity
 
 
 def parse_due_date(raw: str) -> date:

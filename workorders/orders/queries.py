@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 from workorders.departments.models import Department, Process
 from workorders.errors import BadInput
 from workorders.extensions import db
+from workorders.forms import whole_number
 from workorders.orders.models import PRIORITY_RANK, OrderStatus, Priority, WorkOrder
 from workorders.tasks.models import NOT_DONE, Task, TaskEvent, TaskStatus
 from workorders.tasks.queries import Row, load_rows
@@ -44,10 +45,10 @@ class OrderFilters:
         q = (args.get("q") or "").strip()
         if len(q) > MAX_QUERY_LENGTH:
             raise BadInput(f"q may be at most {MAX_QUERY_LENGTH} characters.")
-        raw_page = args.get("page") or "1"
-        if not (raw_page.isascii() and raw_page.isdigit()) or not 1 <= int(raw_page) <= MAX_PAGE:
+        page = whole_number(args.get("page") or "1")
+        if page is None or not 1 <= page <= MAX_PAGE:
             raise BadInput(f"page must be a whole number from 1 to {MAX_PAGE:,}.")
-        return cls(status, priority, q, int(raw_page), per_page)
+        return cls(status, priority, q, page, per_page)
 
     def query_args(self, **changes) -> dict[str, str | int]:
         """The filters as query-string arguments, leaving defaults out."""

@@ -15,6 +15,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 from workorders.departments.models import Department, Process
 from workorders.errors import BadInput
 from workorders.extensions import db
+from workorders.forms import whole_number
 from workorders.orders.models import PRIORITY_RANK, WorkOrder
 from workorders.tasks.models import CLAIMABLE, NOT_DONE, Task, TaskEvent, TaskStatus
 from workorders.tasks.snapshots import Member, StepPart, TaskSnapshot
@@ -115,9 +116,10 @@ class MyTasks:
 def _positive_int(raw: str | None, name: str, default: int, maximum: int) -> int:
     if raw is None or raw == "":
         return default
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:
+    number = whole_number(raw)
+    if number is None or not 1 <= number <= maximum:
         raise BadInput(f"{name} must be a whole number from 1 to {maximum:,}.")
-    return int(raw)
+    return number
 
 
 def board_version(viewer: User, filters: BoardFilters) -> str:
