@@ -43,7 +43,7 @@ UNESCAPED = ("<script>x</script>", '"><img')
 # Tables a refused login may write to (login throttling counts failures in the database); none of these.
 DOMAIN_TABLES = {"departments", "processes", "users", "user_departments", "work_orders", "tasks", "task_events"}
 # FUZZ_EXAMPLES=5000 for a deeper run; the default keeps the file well under a minute per database.
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "400"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "600"))
 
 NUMBERS = ["0", "1", "2", "3", "1.5", "1e9", "NaN", "inf", "-1", "+1", "0x10", "1_000", " 7 ", "٣", "", "1\x00"]
 NUMBERS += [str(2**31), str(2**31 - 1), str(2**63), "9" * 40, "9" * 5000, "0" * 30 + "1"]
