@@ -95,7 +95,7 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # A tablet stays on the board for a whole shift: the CSRF token must not expire under it.
         "WTF_CSRF_TIME_LIMIT": None,
         "WTF_CSRF_SSL_STRICT": False,
-        "PASSWORD_HASH_PARAMS": None,
+        "PASSWORD_HASH_PARAMS": None,  # nosec B105 # argon2 settings (None: its defaults), not a password
         # Checked before any view reads the body (CSRFProtect reads forms first): the CSV upload is the largest.
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "BOARD_PAGE_SIZE": 50,
