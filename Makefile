@@ -28,10 +28,11 @@ run: $(VENV)/.runtime
 	$(FLASK) seed-demo
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-## test: set up and run the whole test suite (lint first)
+## test: set up and run the whole test suite (lint and bandit first)
 test: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit -r workorders -q
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev

@@ -12,7 +12,7 @@ from workorders.tasks.models import Task, TaskEvent, TaskStatus
 from workorders.users.models import Role, User
 from workorders.users.passwords import hash_password
 
-DEMO_PASSWORD = "demo1234"
+DEMO_PASSWORD = "demo1234"  # nosec B105 # the demo logins' published password (README); demo data only
 
 DEPARTMENTS = [
     ("PREPRESS", "Prepress"),
@@ -74,7 +74,7 @@ def seed(orders: int = 40, rng_seed: int = 2026) -> str | None:
     """Add the demo shop to an empty database; None (and nothing added) when users exist already."""
     if db.session.scalar(select(func.count()).select_from(User)):
         return None
-    rng = random.Random(rng_seed)
+    rng = random.Random(rng_seed)  # nosec B311 # repeatable demo data, nothing secret
     departments = {code: Department(code=code, name=name) for code, name in DEPARTMENTS}
     processes = {
         code: Process(code=code, name=name, department=departments[dept], parallel=parallel)
