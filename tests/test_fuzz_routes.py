@@ -499,7 +499,7 @@ def _deep_json(depth: int) -> Body:
 
 
 def _huge_form() -> Body:
-    """Past Werkzeug's limit for one form field (500 kB): 413, not a crash."""
+    """A 600 kB field: refused (the `next` field's length), not a crash."""
     return Body("form", {"version": "1", "next": "/" + "x" * 600_000})
 
 
