@@ -48,7 +48,7 @@ def _errors(*codes: str) -> dict:
 def _schemas() -> dict[str, Any]:
     task_fields = {
         "id": WHOLE,
-        "work_order": {"type": "string", "pattern": r"^WO-\d{4}-\d{4}$"},
+        "work_order": {"type": "string", "pattern": r"^WO-\d{4}-\d{4,}$"},
         "process": {"type": "string"},
         "department": {"type": "string"},
         "sequence": WHOLE,

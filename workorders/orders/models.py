@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, String, func
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workorders.extensions import db
@@ -37,17 +37,36 @@ class OrderStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+# WO-YYYY-NNNN: four digits up to the year's 9,999th order, then as many as the column holds (16 characters).
+NUMBER_LENGTH = 16
+_SERIAL_DIGITS = NUMBER_LENGTH - len("WO-2026-")
+NUMBER_PATTERN = re.compile(rf"^WO-(\d{{4}})-(\d{{4}}|[1-9]\d{{4,{_SERIAL_DIGITS - 1}}})$")
+MAX_SERIAL = 10**_SERIAL_DIGITS - 1
+SEARCHED = ("number", "product", "customer")
+
+
 class WorkOrder(db.Model):
     __tablename__ = "work_orders"
     __table_args__ = (
-        CheckConstraint("number LIKE 'WO-____-____'", name="number_format"),
+        CheckConstraint("number LIKE 'WO-____-____%'", name="number_format"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("priority IN ('low', 'normal', 'high', 'urgent')", name="priority"),
         CheckConstraint("status IN ('open', 'done', 'cancelled')", name="status"),
+        # Search by any part of the number ("0042"), product or customer: trigrams (pg_trgm, made by migration
+        # 0003, which names the operator class with its schema). SQLite has no such index and searches with a plain
+        # LIKE; an empty partial index of the same name (WHERE 0: it holds no row and costs no write) keeps the two
+        # schemas alike.
+        Index(
+            "ix_work_orders_search",
+            *SEARCHED,
+            postgresql_using="gin",
+            postgresql_ops=dict.fromkeys(SEARCHED, "gin_trgm_ops"),
+            sqlite_where=text("0"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(16), unique=True)
+    number: Mapped[str] = mapped_column(String(NUMBER_LENGTH), unique=True)
     customer: Mapped[str] = mapped_column(String(200))
     product: Mapped[str] = mapped_column(String(200))
     quantity: Mapped[int]
@@ -64,7 +83,6 @@ class WorkOrder(db.Model):
         return f"<WorkOrder {self.number}>"
 
 
-NUMBER_PATTERN = re.compile(r"^WO-(\d{4})-(\d{4})$")
 MAX_ROUTE_STEPS = 20
 MAX_TEXT = 200
 MAX_REASON = 500
@@ -98,7 +116,7 @@ def check_draft(draft: OrderDraft) -> None:
     if not 1 <= len(draft.route) <= MAX_ROUTE_STEPS:
         raise InvalidField("route", f"needs 1 to {MAX_ROUTE_STEPS} steps.")
     if draft.number is not None and not is_number(draft.number):
-        raise InvalidField("number", "must look like WO-2026-0042: WO, a year and 0001 to 9999.")
+        raise InvalidField("number", "must look like WO-2026-0042: WO, a year and 0001 to 9999, then 10000 and on.")
 
 
 def check_text(field: str, value: str | None, max_length: int, required: bool) -> None:
@@ -113,6 +131,17 @@ def check_text(field: str, value: str | None, max_length: int, required: bool) -
 
 
 def is_number(number: str) -> bool:
-    """Whether `number` is a well-formed work order number (WO-YYYY-NNNN, NNNN from 0001)."""
+    """Whether `number` is a well-formed work order number: WO-YYYY-NNNN from 0001, past 9999 without leading
+    zeros (WO-2026-10000), so that each order of a year has exactly one way of being written."""
     match = NUMBER_PATTERN.match(number)
     return match is not None and int(match.group(2)) >= 1
+
+
+def format_number(year: int, serial: int) -> str:
+    """The number of a year's `serial`-th work order: WO-2026-0042, WO-2026-10000."""
+    return f"WO-{year}-{serial:04d}"
+
+
+def number_order() -> tuple:
+    """ORDER BY terms that sort numbers as numbers: by year, then the longer serial last (…-9999 before …-10000)."""
+    return func.substr(WorkOrder.number, 1, 8), func.length(WorkOrder.number), WorkOrder.number

@@ -3,7 +3,12 @@
 Numbers (``WO-YYYY-NNNN``) are the year's highest number plus one, read under a lock only one writer holds
 at a time: a transaction-scoped advisory lock on PostgreSQL, the database's write lock on SQLite. The unique
 constraint on ``number`` stays the last line of defence: should a number be taken anyway (a writer that did
-not take the lock), creation retries with a fresh one.
+not take the lock), creation retries with a fresh one. Past a year's 9,999th order numbers grow a digit
+(WO-2026-10000), up to what the column holds.
+
+Tasks are only ever added here, under that same lock, so task ids become visible in the order they were handed
+out: a reader that sees task 101 will never later see a task 100 appear. The live board's version relies on it
+(workorders/tasks/queries.py, `board_version`).
 
 Cancelling keeps the lock order of workorders/tasks/service.py — the order's tasks (by id), then the order —
 so it never waits in a circle with a task action that locks a task and then its work order.
@@ -17,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from flask import current_app
-from sqlalchemy import func, insert, or_, select, text
+from sqlalchemy import Integer, cast, func, insert, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -26,7 +31,17 @@ from workorders.errors import Unavailable
 from workorders.extensions import db
 from workorders.orders import importer
 from workorders.orders.errors import ImportRejected, InvalidField, OrderNotFound, SupervisorsOnly
-from workorders.orders.models import MAX_REASON, OrderDraft, OrderStatus, WorkOrder, check_draft, check_text
+from workorders.orders.models import (
+    MAX_REASON,
+    MAX_SERIAL,
+    NUMBER_LENGTH,
+    OrderDraft,
+    OrderStatus,
+    WorkOrder,
+    check_draft,
+    check_text,
+    format_number,
+)
 from workorders.tasks.errors import RuleBroken, TaskConflict
 from workorders.tasks.models import NOT_DONE, Task, TaskEvent, TaskStatus
 from workorders.transactions import transaction
@@ -114,13 +129,27 @@ def _add_order(draft: OrderDraft, number: str, processes: list[Process], actor: 
 
 
 def next_numbers(year: int, count: int, also_taken: Sequence[str] = ()) -> list[str]:
-    """The next `count` numbers of `year` after the highest in use (or in `also_taken`); call under the lock."""
+    """The next `count` numbers of `year` after the highest in use (or in `also_taken`); call under the lock.
+
+    Raises RuleBroken when they would not fit the number column (WO-2026-99999999 is the last one).
+    """
     prefix = f"WO-{year}-"
-    highest = db.session.scalar(select(func.max(WorkOrder.number)).where(WorkOrder.number.like(f"{prefix}%")))
-    last = max([int(number[-4:]) for number in [highest or "", *also_taken] if number.startswith(prefix)] or [0])
-    if last + count > 9999:
-        raise RuleBroken(f"The work order numbers of {year} are used up: the highest is {prefix}{last:04d}.")
-    return [f"{prefix}{n:04d}" for n in range(last + 1, last + count + 1)]
+    # The highest as a number: as text, WO-2026-9999 would sort after WO-2026-10000.
+    serial = func.max(cast(func.substr(WorkOrder.number, len(prefix) + 1), Integer))
+    highest = db.session.scalar(select(serial).where(WorkOrder.number.like(f"{prefix}%"))) or 0
+    last = max([highest, *(serial_of(number) for number in also_taken if number.startswith(prefix))])
+    if last + count > MAX_SERIAL:
+        raise RuleBroken(
+            f"The work order numbers of {year} are used up: the highest is {format_number(year, last)}, and a"
+            f" number holds at most {NUMBER_LENGTH} characters, so {format_number(year, MAX_SERIAL)} is the last"
+            f" one; {count:,} more do not fit."
+        )
+    return [format_number(year, n) for n in range(last + 1, last + count + 1)]
+
+
+def serial_of(number: str) -> int:
+    """42 for WO-2026-0042."""
+    return int(number.rsplit("-", 1)[1])
 
 
 def _lock_numbering() -> None:
