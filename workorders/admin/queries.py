@@ -8,6 +8,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from workorders.departments.models import Department, Process
 from workorders.extensions import db
 from workorders.tasks.models import NOT_DONE, Task
+from workorders.tasks.queries import in_statuses
 from workorders.users.models import User, user_departments
 
 
@@ -15,7 +16,7 @@ def users_with_load() -> list[tuple[User, int]]:
     """Every user (active ones first) with how many unfinished tasks each holds."""
     held = (
         select(Task.assignee_id, func.count().label("held"))
-        .where(Task.status.in_(NOT_DONE))
+        .where(in_statuses(Task.status, NOT_DONE))
         .group_by(Task.assignee_id)
         .subquery()
     )
@@ -30,7 +31,7 @@ def users_with_load() -> list[tuple[User, int]]:
 
 def held_tasks(user_id: int) -> int:
     return db.session.scalar(
-        select(func.count()).select_from(Task).where(Task.assignee_id == user_id, Task.status.in_(NOT_DONE))
+        select(func.count()).select_from(Task).where(Task.assignee_id == user_id, in_statuses(Task.status, NOT_DONE))
     )
 
 

@@ -1,4 +1,6 @@
-"""Reading work orders: the filtered list with progress, one order with its steps and history, the form's choices."""
+"""Reading work orders: the filtered list with progress, one order with its steps and history, the form's choices,
+and the workload. Like the board, each reads what it shows: open orders and unfinished tasks through their indexes,
+finished orders newest first and counted only so far (FINISHED_REACH), searches through the trigram index."""
 
 from __future__ import annotations
 
@@ -12,9 +14,9 @@ from workorders.departments.models import Department, Process
 from workorders.errors import BadInput
 from workorders.extensions import db
 from workorders.forms import whole_number
-from workorders.orders.models import PRIORITY_RANK, OrderStatus, Priority, WorkOrder
+from workorders.orders.models import PRIORITY_RANK, OrderStatus, Priority, WorkOrder, number_order
 from workorders.tasks.models import NOT_DONE, Task, TaskEvent, TaskStatus
-from workorders.tasks.queries import Row, load_rows
+from workorders.tasks.queries import FINISHED_REACH, Row, in_statuses, load_rows, search_orders
 from workorders.users.models import User, user_departments
 
 STATUS_FILTERS = (*OrderStatus, "all")
@@ -79,7 +81,8 @@ class Progress:
 class OrderPage:
     items: list[tuple[WorkOrder, Progress]]
     filters: OrderFilters
-    total: int
+    total: int  # every open order that matches, and up to FINISHED_REACH finished ones
+    more_finished: bool = False  # more finished orders match than the list reaches
 
     @property
     def pages(self) -> int:
@@ -97,22 +100,49 @@ class OrderDetail:
 
 
 def list_orders(filters: OrderFilters) -> OrderPage:
-    """One page of work orders, urgent first, then by due date and number, each with its progress."""
-    stmt = select(WorkOrder)
-    if filters.status != "all":
-        stmt = stmt.where(WorkOrder.status == filters.status)
+    """One page of work orders, each with its progress: open ones urgent first, then by due date and number; then
+    (for the done, cancelled and "all" filters) finished ones, newest first. Raises BadInput for a page past what
+    the list reaches."""
+    statuses = list(OrderStatus) if filters.status == "all" else [filters.status]
+    finished = [status for status in statuses if status != OrderStatus.OPEN]
+    open_total = _count(_matching_orders(filters, [OrderStatus.OPEN])) if OrderStatus.OPEN in statuses else 0
+    finished_total, more_finished = _count_finished(filters, finished) if finished else (0, False)
+    total = open_total + finished_total
+    offset, size = (filters.page - 1) * filters.per_page, filters.per_page
+    if more_finished and offset >= total:
+        raise BadInput(
+            f"The list reaches {FINISHED_REACH:,} finished work orders, newest first: search by number, customer"
+            " or product to find older ones."
+        )
+    orders = []
+    if offset < open_total:
+        rank = case({str(priority): value for priority, value in PRIORITY_RANK.items()}, value=WorkOrder.priority)
+        by_urgency = _matching_orders(filters, [OrderStatus.OPEN]).order_by(rank, WorkOrder.due_date, *number_order())
+        orders = list(db.session.scalars(by_urgency.limit(size).offset(offset)))
+    if finished and len(orders) < size:
+        newest = _matching_orders(filters, finished).order_by(WorkOrder.id.desc())
+        orders += db.session.scalars(newest.limit(size - len(orders)).offset(max(0, offset - open_total)))
+    progress = _progress([order.id for order in orders])
+    items = [(order, progress.get(order.id, Progress())) for order in orders]
+    return OrderPage(items, filters, total, more_finished)
+
+
+def _matching_orders(filters: OrderFilters, statuses: list[str]):
+    stmt = select(WorkOrder).where(WorkOrder.status.in_(statuses))
     if filters.priority:
         stmt = stmt.where(WorkOrder.priority == filters.priority)
-    if filters.q:
-        pattern = f"%{_escape_like(filters.q)}%"
-        columns = (WorkOrder.number, WorkOrder.customer, WorkOrder.product)
-        stmt = stmt.where(or_(*(column.ilike(pattern, escape="\\") for column in columns)))
-    total = db.session.scalar(stmt.with_only_columns(func.count()))
-    rank = case({str(priority): value for priority, value in PRIORITY_RANK.items()}, value=WorkOrder.priority)
-    page = stmt.order_by(rank, WorkOrder.due_date, WorkOrder.number)
-    orders = list(db.session.scalars(page.limit(filters.per_page).offset((filters.page - 1) * filters.per_page)))
-    progress = _progress([order.id for order in orders])
-    return OrderPage([(order, progress.get(order.id, Progress())) for order in orders], filters, total)
+    return stmt.where(search_orders(filters.q)) if filters.q else stmt
+
+
+def _count(stmt) -> int:
+    return db.session.scalar(stmt.with_only_columns(func.count()))
+
+
+def _count_finished(filters: OrderFilters, statuses: list[str]) -> tuple[int, bool]:
+    """How many finished orders match, counted up to FINISHED_REACH; and whether there are more."""
+    matching = _matching_orders(filters, statuses).with_only_columns(WorkOrder.id).limit(FINISHED_REACH + 1)
+    found = db.session.scalar(select(func.count()).select_from(matching.subquery()))
+    return min(found, FINISHED_REACH), found > FINISHED_REACH
 
 
 def load_order(viewer: User, order_id: int) -> OrderDetail | None:
@@ -203,7 +233,7 @@ def load_workload(viewer: User, cap: int) -> Workload:
     if not viewer.is_admin:
         departments = [department for department in departments if department.id in viewer.department_ids()]
     department_ids = [department.id for department in departments]
-    unfinished = Task.status.in_(NOT_DONE)
+    unfinished = in_statuses(Task.status, NOT_DONE)
     members = select(user_departments.c.user_id).where(user_departments.c.department_id.in_(department_ids))
     holders = select(Task.assignee_id).where(unfinished, Task.department_id.in_(department_ids))
     people = db.session.scalars(
@@ -263,7 +293,3 @@ def _progress(order_ids: list[int]) -> dict[int, Progress]:
         )
         for order_id, statuses in by_order.items()
     }
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

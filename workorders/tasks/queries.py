@@ -1,6 +1,18 @@
-"""Reading the board: filters, ordering, paging, counts, and what each viewer may do on each row.
+"""Reading the board: filters, ordering, paging, counts, the live poll's version, and what each viewer may do.
 
-A board page costs the same few queries whether it shows 5 rows or 50.
+What a page costs follows what it shows, not how many tasks the shop has finished over the years: unfinished tasks
+are read through a partial index that holds them alone (a few hundred), finished ones newest first through another,
+and nothing counts the whole history. A board page costs the same few queries whether it shows 5 rows or 50.
+
+**The live poll** (`board_version`, `my_tasks_version`) answers from one aggregate over the unfinished tasks of the
+departments a page shows: their count, the sum of their versions and their highest id. It changes with every
+change to those tasks, and with nothing else (the argument is in docs/performance.md, "The board at scale"):
+
+- a change to an unfinished task bumps its version, so the sum rises, unless the task left the set with it (done
+  or cancelled: both final), and then the count falls, unless a task joined;
+- a task joins only by being created (open, in its department for good), and tasks are created only under the
+  numbering lock (workorders/orders/service.py), so a new task's id is higher than any id a reader saw before:
+  the highest id rises.
 """
 
 from __future__ import annotations
@@ -8,26 +20,39 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, bindparam, case, func, literal, literal_column, or_, select, union_all
 from sqlalchemy.orm import contains_eager, joinedload
 
 from workorders.departments.models import Department, Process
 from workorders.errors import BadInput
 from workorders.extensions import db
 from workorders.forms import whole_number
-from workorders.orders.models import PRIORITY_RANK, WorkOrder
+from workorders.orders.models import PRIORITY_RANK, WorkOrder, number_order
 from workorders.tasks.models import CLAIMABLE, NOT_DONE, Task, TaskEvent, TaskStatus
 from workorders.tasks.snapshots import Member, StepPart, TaskSnapshot
 from workorders.users.models import User, user_departments
 
 STATUS_FILTERS = ("active", "all", *TaskStatus)
+FINISHED = (TaskStatus.DONE, TaskStatus.CANCELLED)
+# The board counts finished tasks over the last week only: that costs the same in a shop's first month and its tenth
+# year, and says what a supervisor wants to know (how much got done lately).
+RECENT_DAYS = 7
+# How deep a list reaches into finished tasks (counted and paged, newest first); older ones are found by search.
+FINISHED_REACH = 2_000
 # What an operator does next with a row, most pressing first; the My tasks view makes it the biggest button.
 NEXT_ACTIONS = ("complete", "start", "claim")
 # My tasks lists one's own work in the order it wants attention: what runs, what waits, what has not begun.
 HELD_ORDER = {TaskStatus.IN_PROGRESS: 0, TaskStatus.PAUSED: 1, TaskStatus.OPEN: 2}
 MAX_PAGE = 100_000
 MAX_QUERY_LENGTH = 100
+
+
+def in_statuses(column, statuses) -> object:
+    """`column IN ('open', 'paused')`, the statuses written as literals: the partial indexes' predicates are
+    (tasks.models.NOT_DONE_SQL), and only literals let PostgreSQL's generic plans and SQLite see that they apply."""
+    return column.in_([literal_column(f"'{TaskStatus(status)}'") for status in statuses])
 
 
 @dataclass(frozen=True)
@@ -93,14 +118,21 @@ class Row:
 class Board:
     rows: list[Row]
     filters: BoardFilters
+    # Unfinished tasks per status, and finished ones (done, cancelled) of the last RECENT_DAYS days.
     counts: dict[str, int]
+    # How many tasks the filters reach: every unfinished one, and up to FINISHED_REACH finished ones.
     total: int
     departments: list[Department]
     version: str
+    more_finished: bool = False  # more finished tasks match than the list reaches
 
     @property
     def pages(self) -> int:
         return max(1, math.ceil(self.total / self.filters.per_page))
+
+    @property
+    def recent_days(self) -> int:
+        return RECENT_DAYS
 
 
 @dataclass
@@ -123,49 +155,171 @@ def _positive_int(raw: str | None, name: str, default: int, maximum: int) -> int
 
 
 def board_version(viewer: User, filters: BoardFilters) -> str:
-    """A token that changes whenever a task the board would count changes, joins or leaves: one query."""
-    return _tally(_filtered(select(Task), viewer, filters))[1]
+    """What the live poll compares: a token that changes whenever an unfinished task of the departments this board
+    shows changes, joins or leaves (see the module's docstring), and on nothing else. One index-only query."""
+    if filters.department == "all" or (filters.department is None and viewer.is_admin):
+        totals = db.session.execute(_VERSION_OF_ALL).one()
+    elif filters.department:
+        totals = db.session.execute(_VERSION_OF_CODE, {"code": filters.department}).one()
+    else:
+        totals = db.session.execute(_VERSION_OF_IDS, {"department_ids": sorted(viewer.department_ids())}).one()
+    return _version(totals, viewer, filters)
+
+
+# The live poll's statements, built once on the plain table: the poll is the request every open board makes every
+# few seconds, and building a statement anew (and the ORM's handling of it) would cost it more than running it.
+_tasks = Task.__table__
+_TOTALS = (func.count(), func.coalesce(func.sum(_tasks.c.version), 0), func.coalesce(func.max(_tasks.c.id), 0))
+_UNFINISHED = in_statuses(_tasks.c.status, NOT_DONE)
+_VERSION_OF_ALL = select(*_TOTALS).where(_UNFINISHED)
+_VERSION_OF_IDS = _VERSION_OF_ALL.where(_tasks.c.department_id.in_(bindparam("department_ids", expanding=True)))
+_VERSION_OF_CODE = _VERSION_OF_ALL.where(
+    _tasks.c.department_id == select(Department.id).where(Department.code == bindparam("code")).scalar_subquery()
+)
+_FREE = and_(_tasks.c.assignee_id.is_(None), in_statuses(_tasks.c.status, CLAIMABLE))
+_MINE_OF_ALL = select(func.count().filter(_FREE), *_TOTALS).where(_UNFINISHED)
+_MINE_OF_IDS = (
+    select(
+        func.count().filter(_FREE, _tasks.c.department_id.in_(bindparam("department_ids", expanding=True))), *_TOTALS
+    )
+    .where(_UNFINISHED)
+    .where(
+        or_(
+            _tasks.c.assignee_id == bindparam("viewer_id"),
+            _tasks.c.department_id.in_(bindparam("department_ids", expanding=True)),
+        )
+    )
+)
+
+
+def _version(totals, viewer: User, filters: BoardFilters | None) -> str:
+    """The token: count, sum of versions, highest id; and, for a board of "my departments", which those are now."""
+    token = ".".join(str(int(total)) for total in totals)
+    if filters is None or (filters.department is None and not viewer.is_admin):
+        token += "-" + ".".join(map(str, sorted(viewer.department_ids())))
+    return token
 
 
 def load_board(viewer: User, filters: BoardFilters) -> Board:
-    """The board page for `viewer`: rows in board order, counts per status, and the departments to pick from."""
+    """The board page for `viewer`: rows in board order, counts per status, and the departments to pick from.
+
+    Unfinished tasks come first in board order, then (for a status filter that takes them in) finished ones,
+    newest first. Raises BadInput for an unknown department or a page past what the list reaches.
+    """
     departments = list(db.session.scalars(select(Department).order_by(Department.code)))
     if filters.department not in (None, "all") and filters.department not in {d.code for d in departments}:
         raise BadInput(f"There is no department {filters.department!r}.")
-    tasks, counts, version = _page_of_tasks(viewer, filters)
-    total = sum(count for status, count in counts.items() if status in _statuses(filters.status))
-    return Board(_rows(viewer, tasks), filters, counts, total, departments, version)
+    # The version first: a change landing between it and the rows makes the next poll refresh, never miss it.
+    counts, totals = _status_counts(viewer, filters, recent=True)
+    # A person or a search narrows what is counted, not what the version covers (the departments): then it is a
+    # query of its own.
+    narrowed = filters.assignee or filters.q
+    version = board_version(viewer, filters) if narrowed else _version(totals, viewer, filters)
+    page = _page_of_tasks(viewer, filters, counts)
+    return Board(_rows(viewer, page.tasks), filters, counts, page.total, departments, version, page.more_finished)
 
 
 def list_tasks(viewer: User, filters: BoardFilters) -> tuple[list[TaskSnapshot], int]:
-    """One page of the tasks the board would show `viewer`, in board order, and how many match in all."""
-    tasks, counts, _ = _page_of_tasks(viewer, filters)
-    total = sum(count for status, count in counts.items() if status in _statuses(filters.status))
-    return [TaskSnapshot.of(task) for task in tasks], total
+    """One page of the tasks the board would show `viewer`, in board order, and how many the filters reach."""
+    page = _page_of_tasks(viewer, filters, _status_counts(viewer, filters, recent=False)[0])
+    return [TaskSnapshot.of(task) for task in page.tasks], page.total
 
 
-def _page_of_tasks(viewer: User, filters: BoardFilters) -> tuple[list[Task], dict[str, int], str]:
-    base = _filtered(select(Task), viewer, filters)
-    counts, version = _tally(base)
-    if filters.status != "all":
-        base = base.where(Task.status.in_(_statuses(filters.status)))
-    offset = (filters.page - 1) * filters.per_page
-    page = _with_row_data(base).order_by(*_board_order()).limit(filters.per_page).offset(offset)
-    return list(db.session.scalars(page).unique()), counts, version
+@dataclass
+class _Page:
+    tasks: list[Task]
+    total: int
+    more_finished: bool
 
 
-def _tally(base: Select) -> tuple[dict[str, int], str]:
-    """Tasks per status, and a version of the whole set: a change bumps one task's version, and a task joining
-    or leaving changes the count and the sum of ids."""
-    columns = (Task.status, func.count(), func.sum(Task.id), func.sum(Task.version))
-    rows = db.session.execute(base.with_only_columns(*columns).group_by(Task.status)).all()
-    counts = {status: count for status, count, _, _ in rows}
-    totals = [sum(int(row[i]) for row in rows) for i in (1, 2, 3)]
-    return counts, ".".join(map(str, totals))
+def _status_counts(viewer: User, filters: BoardFilters, recent: bool) -> tuple[dict[str, int], tuple[int, ...]]:
+    """Tasks per status under the board's department, assignee and search filters: every unfinished one and, if
+    `recent`, the finished ones of the last RECENT_DAYS days. Also the version's totals over those unfinished
+    tasks (count, sum of versions, highest id). One query."""
+    columns = (Task.status, func.count(), func.sum(Task.version), func.max(Task.id))
+    unfinished = _narrowed(select(*columns), viewer, filters).where(in_statuses(Task.status, NOT_DONE))
+    stmt = _searched_each(unfinished, Task.work_order_id, filters.q).group_by(Task.status)
+    if recent:
+        stmt = union_all(stmt, _finished_lately(viewer, filters))
+    rows = db.session.execute(stmt).all()
+    unfinished_rows = [row for row in rows if row[0] in NOT_DONE]
+    totals = (
+        sum(row[1] for row in unfinished_rows),
+        sum(row[2] for row in unfinished_rows),
+        max([0, *(row[3] for row in unfinished_rows)]),
+    )
+    return {status: 0 for status in TaskStatus} | {row[0]: row[1] for row in rows}, totals
+
+
+def _finished_lately(viewer: User, filters: BoardFilters) -> Select:
+    """Finished tasks of the last RECENT_DAYS days per status (a range at the top of ix_tasks_finished)."""
+    since = datetime.now(UTC) - timedelta(days=RECENT_DAYS)
+    columns = (Task.status, Task.work_order_id) if filters.q else (Task.status,)
+    week = _narrowed(select(*columns), viewer, filters).where(
+        in_statuses(Task.status, FINISHED), Task.updated_at >= since
+    )
+    # The week's tasks first, then the search on each of them: left to itself, PostgreSQL would rather fetch every
+    # work order the search matches over the years (MATERIALIZED keeps the two steps apart).
+    week = week.cte("finished_lately").prefix_with("MATERIALIZED", dialect="postgresql")
+    lately = select(week.c.status, func.count(), literal(0), literal(0))
+    if filters.q:
+        lately = _searched_each(lately, week.c.work_order_id, filters.q)
+    return lately.group_by(week.c.status)
+
+
+def _searched_each(stmt: Select, work_order_id, q: str) -> Select:
+    """`stmt` kept to tasks whose work order matches `q`, checked task by task (a subquery per row, which
+    PostgreSQL does not turn into a join): for statements that read few tasks."""
+    if not q:
+        return stmt
+    order = select(WorkOrder.id).where(WorkOrder.id == work_order_id, search_orders(q))
+    return stmt.where(order.scalar_subquery().is_not(None))
+
+
+def _page_of_tasks(viewer: User, filters: BoardFilters, counts: dict[str, int]) -> _Page:
+    """The page's tasks: unfinished ones in board order first, then finished ones newest first."""
+    statuses = _statuses(filters.status)
+    unfinished = [status for status in statuses if status in NOT_DONE]
+    finished = [status for status in statuses if status in FINISHED]
+    unfinished_total = sum(counts[status] for status in unfinished)
+    finished_total, more_finished = _count_finished(viewer, filters, finished) if finished else (0, False)
+    total = unfinished_total + finished_total
+    offset, size = (filters.page - 1) * filters.per_page, filters.per_page
+    if more_finished and offset >= total:
+        raise BadInput(
+            f"The list reaches {FINISHED_REACH:,} finished tasks, newest first: narrow it by department, person or"
+            " search (a work order number, product or customer) to find older ones."
+        )
+    tasks = []
+    if unfinished and offset < unfinished_total:
+        order = _board_order()
+        tasks = _load(_rows_query(viewer, filters, unfinished).order_by(*order).limit(size).offset(offset))
+    if finished and len(tasks) < size:
+        newest = (Task.updated_at.desc(), Task.id.desc())
+        query = _rows_query(viewer, filters, finished).order_by(*newest)
+        tasks += _load(query.limit(size - len(tasks)).offset(max(0, offset - unfinished_total)))
+    return _Page(tasks, total, more_finished)
+
+
+def _count_finished(viewer: User, filters: BoardFilters, statuses: list[str]) -> tuple[int, bool]:
+    """How many finished tasks match, counted up to FINISHED_REACH; and whether there are more."""
+    matching = _matching(select(Task.id), viewer, filters).where(in_statuses(Task.status, statuses))
+    found = db.session.scalar(select(func.count()).select_from(matching.limit(FINISHED_REACH + 1).subquery()))
+    return min(found, FINISHED_REACH), found > FINISHED_REACH
+
+
+def _rows_query(viewer: User, filters: BoardFilters, statuses: list[str]) -> Select:
+    stmt = _with_row_data(select(Task).join(Task.work_order))
+    return _matching(stmt, viewer, filters, joined=True).where(in_statuses(Task.status, statuses))
+
+
+def _load(stmt: Select) -> list[Task]:
+    return list(db.session.scalars(stmt).unique())
 
 
 def my_tasks_version(viewer: User) -> str:
-    """Like `board_version`, for the My tasks view: one query."""
+    """Like `board_version`, for the My tasks view: over the unfinished tasks of the viewer's departments and the
+    ones they hold (a task of another department they still hold, having left it). One query."""
     return _mine_tally(viewer)[1]
 
 
@@ -173,34 +327,31 @@ def load_my_tasks(viewer: User, limit: int) -> MyTasks:
     """The viewer's unfinished tasks (in progress, paused, open), then the free tasks of their departments."""
     # The version first: a change landing between it and the rows makes the next poll refresh, never miss it.
     free_total, version = _mine_tally(viewer)
-    mine = _mine(select(Task), viewer)
     held_rank = case({str(status): rank for status, rank in HELD_ORDER.items()}, value=Task.status, else_=9)
-    held = _with_row_data(mine.where(Task.assignee_id == viewer.id)).order_by(held_rank, *_board_order())
-    free = _with_row_data(mine.where(Task.assignee_id.is_(None))).order_by(*_board_order())
-    held_tasks = list(db.session.scalars(held.limit(limit)).unique())
-    free_tasks = list(db.session.scalars(free.limit(limit)).unique())
+    rows = _with_row_data(select(Task).join(Task.work_order))
+    held = rows.where(Task.assignee_id == viewer.id, in_statuses(Task.status, NOT_DONE))
+    free = rows.where(_free_in_departments(viewer))
+    held_tasks = _load(held.order_by(held_rank, *_board_order()).limit(limit))
+    free_tasks = _load(free.order_by(*_board_order()).limit(limit))
     rows = _rows(viewer, held_tasks + free_tasks)
     return MyTasks(rows[: len(held_tasks)], rows[len(held_tasks) :], free_total, version)
 
 
 def _mine_tally(viewer: User) -> tuple[int, str]:
-    """How many free tasks My tasks would list, and a version of its whole set (as `_tally`)."""
-    free = Task.assignee_id.is_(None)
-    columns = (free, func.count(), func.sum(Task.id), func.sum(Task.version))
-    rows = db.session.execute(_mine(select(Task), viewer).with_only_columns(*columns).group_by(free)).all()
-    free_total = sum(count for is_free, count, _, _ in rows if is_free)
-    totals = [sum(int(row[i]) for row in rows) for i in (1, 2, 3)]
-    return free_total, ".".join(map(str, totals))
+    """How many free tasks My tasks would list, and its version (as `board_version`). One query."""
+    if viewer.is_admin:
+        free_total, *totals = db.session.execute(_MINE_OF_ALL).one()
+    else:
+        params = {"viewer_id": viewer.id, "department_ids": sorted(viewer.department_ids())}
+        free_total, *totals = db.session.execute(_MINE_OF_IDS, params).one()
+    return free_total, _version(totals, viewer, None)
 
 
-def _mine(stmt: Select, viewer: User) -> Select:
-    """Tasks the viewer holds and has not finished (any department), or could claim in their own departments."""
-    held = and_(Task.assignee_id == viewer.id, Task.status.in_(NOT_DONE))
-    free = and_(Task.assignee_id.is_(None), Task.status.in_(CLAIMABLE))
+def _free_in_departments(viewer: User):
+    """Tasks the viewer could claim: open or paused, held by nobody, of their departments (an admin's: any)."""
+    free = and_(Task.assignee_id.is_(None), in_statuses(Task.status, CLAIMABLE))
     departments = _department_filter(viewer, BoardFilters())
-    if departments is not None:
-        free = and_(free, departments)
-    return stmt.join(Task.work_order).where(or_(held, free))
+    return free if departments is None else and_(free, departments)
 
 
 def load_row(viewer: User, task_id: int) -> Row | None:
@@ -247,30 +398,40 @@ def _department_filter(viewer: User, filters: BoardFilters):
     return Task.department_id.in_(viewer.department_ids())
 
 
-def _filtered(stmt: Select, viewer: User, filters: BoardFilters) -> Select:
-    stmt = stmt.join(Task.work_order)
+def _matching(stmt: Select, viewer: User, filters: BoardFilters, joined: bool = False) -> Select:
+    """`stmt` (which selects from tasks) narrowed by the board's department, assignee and search filters; the
+    search joins the work orders (unless `stmt` has: `joined`), so that PostgreSQL may start from the trigram
+    index."""
+    stmt = _narrowed(stmt, viewer, filters)
+    if not filters.q:
+        return stmt
+    if not joined:
+        stmt = stmt.join(WorkOrder, WorkOrder.id == Task.work_order_id)
+    return stmt.where(search_orders(filters.q))
+
+
+def _narrowed(stmt: Select, viewer: User, filters: BoardFilters) -> Select:
+    """`stmt` (which selects from tasks) narrowed by the board's department and assignee filters."""
     departments = _department_filter(viewer, filters)
     if departments is not None:
         stmt = stmt.where(departments)
     if filters.assignee == "me":
-        stmt = stmt.where(Task.assignee_id == viewer.id)
-    elif filters.assignee == "none":
-        stmt = stmt.where(Task.assignee_id.is_(None))
-    elif filters.assignee:
-        stmt = stmt.where(
+        return stmt.where(Task.assignee_id == viewer.id)
+    if filters.assignee == "none":
+        return stmt.where(Task.assignee_id.is_(None))
+    if filters.assignee:
+        return stmt.where(
             Task.assignee_id == select(User.id).where(User.username == filters.assignee).scalar_subquery()
         )
-    if filters.q:
-        pattern = f"%{_escape_like(filters.q)}%"
-        stmt = stmt.where(
-            or_(
-                *(
-                    column.ilike(pattern, escape="\\")
-                    for column in (WorkOrder.number, WorkOrder.product, WorkOrder.customer)
-                )
-            )
-        )
     return stmt
+
+
+def search_orders(q: str):
+    """Work orders whose number, product or customer holds `q`, in any case; `%` and `_` are searched for."""
+    pattern = f"%{_escape_like(q)}%"
+    return or_(
+        *(column.ilike(pattern, escape="\\") for column in (WorkOrder.number, WorkOrder.product, WorkOrder.customer))
+    )
 
 
 def _escape_like(text: str) -> str:
@@ -289,7 +450,7 @@ def _with_row_data(stmt: Select) -> Select:
 
 def _board_order() -> list:
     rank = case({str(priority): value for priority, value in PRIORITY_RANK.items()}, value=WorkOrder.priority, else_=9)
-    return [rank, WorkOrder.due_date, WorkOrder.number, Task.sequence]
+    return [rank, WorkOrder.due_date, *number_order(), Task.sequence]
 
 
 def make_row(viewer: User, task: TaskSnapshot, choices: Sequence[Member] = ()) -> Row:
@@ -349,7 +510,7 @@ def assignee_choices(department_ids: set[int]) -> dict[int, list[Member]]:
         return {}
     load = (
         select(Task.assignee_id, func.count().label("held"))
-        .where(Task.status.in_(NOT_DONE), Task.assignee_id.is_not(None))
+        .where(in_statuses(Task.status, NOT_DONE), Task.assignee_id.is_not(None))
         .group_by(Task.assignee_id)
         .subquery()
     )
