@@ -47,11 +47,12 @@ serve: $(VENV)/.runtime
 	$(FLASK) db upgrade
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-## bench: print the board's, the claims' and the CSV import's figures (SQLite, and PostgreSQL via TEST_DATABASE_URL)
+## bench: print the board's, the claims', the CSV import's and the board-at-scale figures (SQLite, and PostgreSQL via TEST_DATABASE_URL)
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench.board
 	$(BIN)/python -m bench.import_csv
 	$(BIN)/python -m bench.claims
+	$(BIN)/python -m bench.scale
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
