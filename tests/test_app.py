@@ -40,11 +40,12 @@ def test_default_database_is_sqlite_in_instance(clean_env, tmp_path):
     assert config["SQLALCHEMY_ENGINE_OPTIONS"] == {}
 
 
-def test_postgres_url_uses_psycopg3_with_pre_ping(clean_env, tmp_path):
+def test_postgres_url_uses_psycopg3_without_a_ping_round_trip(clean_env, tmp_path):
     clean_env.setenv("DATABASE_URL", "postgresql://u@db.local/shop")
     config = load_config(tmp_path)
     assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db.local/shop"
-    assert config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
+    # Dead connections are found by reading their socket (workorders/database.py), not by a SELECT 1.
+    assert "pool_pre_ping" not in config["SQLALCHEMY_ENGINE_OPTIONS"]
 
 
 def test_cookie_and_csrf_settings(clean_env, tmp_path):

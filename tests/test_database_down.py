@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.exc import OperationalError
 
 from tests.conftest import postgres_only
-from tests.helpers import Browser, attr
+from tests.helpers import Browser, attr, count_queries
 from tests.test_api import Api
 from workorders.extensions import db
 from workorders.tasks.models import Task, TaskEvent
@@ -170,3 +170,32 @@ def test_a_board_whose_connection_dies_answers_503_and_the_next_request_is_serve
     assert killed
     unavailable(response)
     assert alice.get("/tasks").status_code == 200
+
+
+@postgres_only
+def test_idle_connections_the_server_ended_are_replaced_before_use_without_a_ping(app, database_url, shop, task_id):
+    """A restart or pg_terminate_backend between requests costs no request: the pool opens new connections.
+
+    The check reads the socket (workorders/database.py) instead of pool_pre_ping's SELECT 1 round trip.
+    """
+    pooled: set[int] = set()
+    remember = lambda dbapi_connection, _record: pooled.add(dbapi_connection.info.backend_pid)  # noqa: E731
+    event.listen(db.engine, "checkin", remember)
+    alice, bob = Browser(app, "alice"), Browser(app, "bob")
+    event.remove(db.engine, "checkin", remember)
+    assert pooled, "the app holds pooled connections"
+    killer = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with killer.connect() as connection:
+        for pid in pooled:
+            connection.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
+    killer.dispose()
+    used: set[int] = set()
+    remember = lambda dbapi_connection, _record, _proxy: used.add(dbapi_connection.info.backend_pid)  # noqa: E731
+    event.listen(db.engine, "checkout", remember)
+    with count_queries() as statements:
+        assert alice.get("/tasks").status_code == 200
+        assert alice.post(f"/tasks/{task_id}/claim", {"version": "1"}, htmx=True).status_code == 200
+        assert bob.get("/tasks/mine").status_code == 200
+    event.remove(db.engine, "checkout", remember)
+    assert not [statement for statement in statements if statement.strip().lower() == "select 1"]
+    assert used and not used & pooled, "a connection the server had ended was handed out"

@@ -4,10 +4,10 @@ import logging
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
 
 from workorders.config import load_config
+from workorders.database import tune_engine
 from workorders.extensions import csrf, db, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -28,7 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     with app.app_context():
-        _tune_connections(db.engine, lock_timeout_ms=app.config["LOCK_TIMEOUT_MS"])
+        tune_engine(db.engine, lock_timeout_ms=app.config["LOCK_TIMEOUT_MS"])
     app.teardown_appcontext(_end_session)
 
     from workorders import admin, api, auth, cli, errors, inputs, orders, security, tasks, templating
@@ -44,30 +44,6 @@ def create_app(config: dict | None = None) -> Flask:
     errors.register_error_handlers(app)
     cli.init_app(app)
     return app
-
-
-def _tune_connections(engine, lock_timeout_ms: int) -> None:
-    """Bound every lock wait by LOCK_TIMEOUT_MS, once per connection rather than once per transaction.
-
-    PostgreSQL: lock_timeout. SQLite: WAL lets readers and one writer work at once, and the busy timeout makes
-    writers queue, not fail.
-    """
-    if engine.dialect.name == "sqlite":
-        statements = ["PRAGMA journal_mode=WAL", f"PRAGMA busy_timeout={int(lock_timeout_ms)}"]
-        statements.append("PRAGMA foreign_keys=ON")
-    elif engine.dialect.name == "postgresql":
-        statements = [f"SET lock_timeout = {int(lock_timeout_ms)}"]
-    else:
-        return
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):
-        cursor = dbapi_connection.cursor()
-        for statement in statements:
-            cursor.execute(statement)
-        cursor.close()
-        if engine.dialect.name == "postgresql":
-            dbapi_connection.commit()  # SET ran in an implicit transaction; keep it for the session
 
 
 def _end_session(_exc: BaseException | None) -> None:

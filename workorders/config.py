@@ -38,7 +38,8 @@ def _development_secret(instance_path: Path) -> str:
 def _engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
         return {}
-    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 5}
+    # No pool_pre_ping: its SELECT 1 is a round trip on every request; workorders/database.py checks the socket.
+    return {"pool_size": 5, "max_overflow": 5}
 
 
 def load_config(instance_path: Path, overrides: dict | None = None) -> dict:

@@ -95,7 +95,8 @@ def claim(task_id: int, actor: User, version: int) -> Outcome:
         me = Person.of(actor)
         return Change("claim", f"You claimed {task.label}.", assignee=me, cap_holder=me)
 
-    return _act(task_id, actor, decide)
+    # The claimant's row is locked with the task (one round trip), for the cap; a refusal just holds it briefly.
+    return _act(task_id, actor, decide, lock_user_id=actor.id if _cap() else None)
 
 
 def release(task_id: int, actor: User, version: int) -> Outcome:
@@ -213,18 +214,23 @@ ACTIONS = {
 }
 
 
-def _act(task_id: int, actor: User, decide: Callable[[TaskSnapshot], Decision]) -> Outcome:
-    """Lock, decide, write, commit; the outcome (or the refusal) carries the row as this transaction left it."""
+def _act(
+    task_id: int, actor: User, decide: Callable[[TaskSnapshot], Decision], lock_user_id: int | None = None
+) -> Outcome:
+    """Lock, decide, write, commit; the outcome (or the refusal) carries the row as this transaction left it.
+
+    `lock_user_id`: a user row to lock along with the task, in the same statement (the claimant's, for the cap).
+    """
     with transaction(f"task {task_id}", task_id=task_id):
         try:
             # A second round only on SQLite, when another writer committed between our read and our write:
             # the failed UPDATE took the write lock, so the second read is the last word.
             for _ in range(2):
-                task = _lock(task_id)
+                task = _lock(task_id, lock_user_id)
                 decision = decide(task)
                 if isinstance(decision, Outcome):
                     return replace(decision, choices=_choices(actor, task))
-                written = _write(task, decision, actor)
+                written = _write(task, decision, actor, lock_user_id)
                 if written is not None:
                     if decision.action == "complete":
                         _close_work_order_if_done(written.work_order_id)
@@ -236,10 +242,14 @@ def _act(task_id: int, actor: User, decide: Callable[[TaskSnapshot], Decision]) 
             raise
 
 
-def _lock(task_id: int) -> TaskSnapshot:
-    """The task, locked for this transaction, with what its row shows (one statement). Raises TaskNotFound."""
+def _lock(task_id: int, user_id: int | None = None) -> TaskSnapshot:
+    """The task, locked for this transaction, with what its row shows (one statement); and, given `user_id`, that
+    user's row, locked after the task's. Raises TaskNotFound."""
     connection = db.session.connection()
-    row = connection.execute(sql.LOCK_TASK, {"task_id": task_id}).one_or_none()
+    if user_id is None:
+        row = connection.execute(sql.LOCK_TASK, {"task_id": task_id}).one_or_none()
+    else:
+        row = connection.execute(sql.LOCK_TASK_AND_USER, {"task_id": task_id, "user_id": user_id}).one_or_none()
     if row is None:
         raise TaskNotFound(task_id)
     task = sql.snapshot(row)
@@ -250,10 +260,11 @@ def _lock(task_id: int) -> TaskSnapshot:
     return task
 
 
-def _write(task: TaskSnapshot, change: Change, actor: User) -> TaskSnapshot | None:
+def _write(task: TaskSnapshot, change: Change, actor: User, locked_user_id: int | None) -> TaskSnapshot | None:
     """Apply `change` to the locked task and write its event; None when the version moved (SQLite only).
 
-    Raises RuleBroken when the new holder is at the cap.
+    `locked_user_id` is a user row this transaction has locked already. Raises RuleBroken when the new holder is
+    at the cap.
     """
     connection = db.session.connection()
     now = _now()
@@ -267,11 +278,12 @@ def _write(task: TaskSnapshot, change: Change, actor: User) -> TaskSnapshot | No
         "updated_at": now,
     }
     params = {f"new_{name}": value for name, value in values.items()} | {"task_id": task.id, "seen": task.version}
-    cap = int(current_app.config["TASK_CAP_PER_OPERATOR"])
+    cap = _cap()
     capped = change.cap_holder is not None and cap > 0
     if capped:
-        # Lock the holder's row first: a second claim by the same person waits here, then counts this one.
-        connection.execute(sql.LOCK_USER, {"user_id": change.cap_holder.id})
+        if change.cap_holder.id != locked_user_id:
+            # Lock the holder's row first: a second claim by the same person waits here, then counts this one.
+            connection.execute(sql.LOCK_USER, {"user_id": change.cap_holder.id})
         params |= {"holder_id": change.cap_holder.id, "cap": cap}
     event = {
         "task_id": task.id,
@@ -312,6 +324,11 @@ def _check_cap(holder: Person, cap: int, task: TaskSnapshot, actor: User) -> Non
         raise RuleBroken(
             f"{who} {held} unfinished tasks, the most allowed ({cap}). Finish or release one first.", task=task
         )
+
+
+def _cap() -> int:
+    """TASK_CAP_PER_OPERATOR: the most unfinished tasks one person may hold; 0 = no cap."""
+    return int(current_app.config["TASK_CAP_PER_OPERATOR"])
 
 
 def _choices(actor: User, task: TaskSnapshot) -> tuple[Member, ...]:

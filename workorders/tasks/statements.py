@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from sqlalchemy import Update, bindparam, func, insert, select, update
+from sqlalchemy import Update, bindparam, func, insert, select, true, update
 
 from workorders.departments.models import Department, Process
 from workorders.orders.models import WorkOrder
@@ -24,12 +24,16 @@ processes = Process.__table__
 departments = Department.__table__
 
 
-def _lock_task():
+def _lock_task(lock_user: bool = False):
     """The task row locked, with all its row shows; the lock is taken in a CTE and the rest joined outside it.
 
     Joined in the locking SELECT itself, PostgreSQL would, after waiting for the lock, re-check the task's new
     row against the *old* rows of the other tables (EvalPlanQual): a claim that just committed would show a new
     holder id with no holder joined, and the loser would take the task for free.
+
+    With `lock_user`, the same statement then locks the user row :user_id (the claimant's, for the cap), saving
+    a round trip. That lock's CTE reads the task's, so the task is always locked first: the documented order
+    (tasks → work order → users) holds within the statement too.
     """
     locked = select(tasks).where(tasks.c.id == bindparam("task_id")).with_for_update().cte("locked")
     prev, prev_process = tasks.alias("prev"), processes.alias("prev_process")
@@ -69,10 +73,22 @@ def _lock_task():
         blocker.c.status.label("blocker_status"),
         blocker.c.sequence.label("blocker_sequence"),
         blocker_process.c.name.label("blocker_name"),
-    ).select_from(joined)
+    ).select_from(_with_user_lock(joined, locked) if lock_user else joined)
+
+
+def _with_user_lock(joined, locked):
+    """`joined`, outer-joined to the user row :user_id locked FOR UPDATE, but only once the task is locked."""
+    me = (
+        select(users.c.id)
+        .where(users.c.id == bindparam("user_id"), select(locked.c.id).exists())
+        .with_for_update()
+        .cte("me")
+    )
+    return joined.outerjoin(me, true())
 
 
 LOCK_TASK = _lock_task()
+LOCK_TASK_AND_USER = _lock_task(lock_user=True)
 LOCK_USER = select(users.c.id).where(users.c.id == bindparam("user_id")).with_for_update()
 HOLDER = select(users.c.username, users.c.display_name, users.c.active).where(users.c.id == bindparam("user_id"))
 INSERT_EVENT = insert(events)
