@@ -4,13 +4,13 @@ Run: `.venv/bin/python -m bench.scale [--project PATH] [--sizes 10000,200000,100
 size, a scratch PostgreSQL database built by PATH's own migrations is loaded with COPY: five departments, a
 five-step route per work order, all tasks done (2 % cancelled) but the newest 300, finished at a steady 400 a day
 (so a shop with 1,000,000 tasks has about seven years behind it, and every size has the same last week). PATH's app
-serves each size under gunicorn, all at once. One logged-in operator of two departments sends each request 12 times
-to warm up, then `--requests` times, over HTTP (http.client, a connection per request), one request at a time, the
-sizes taking turns request by request so that whatever else the machine does weighs on every size alike. Printed:
-p50 and p90 per request and size, each p50's ratio to the first size's, the unchanged poll's share of a board page,
-and `EXPLAIN (ANALYZE, BUFFERS)` of the SQL of the poll and of board pages (captured in-process by
-bench/scale_explain.py). PostgreSQL: TEST_DATABASE_URL, else postgresql://postgres@127.0.0.1:5432/test; without a
-server the benchmark is skipped.
+serves each size under gunicorn, all at once. One logged-in operator of two departments sends each request
+`--requests` times over HTTP (http.client, a connection per request), one request at a time, in 4 rounds of short
+runs (each after 4 unmeasured requests); the sizes take turns run by run, so that whatever else the machine does
+weighs on every size alike. Printed: p50 and p90 per request and size, each p50's ratio to the first size's, the
+unchanged poll's share of a board page, and `EXPLAIN (ANALYZE, BUFFERS)` of the SQL of the poll and of board pages
+(captured in-process by bench/scale_explain.py, which also times the app's CPU per request). PostgreSQL:
+TEST_DATABASE_URL, else postgresql://postgres@127.0.0.1:5432/test; without a server the benchmark is skipped.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ OPERATORS = ("olga", "omar", "otto", "ola", "oscar")
 VIEWER = "olga"  # operator of Printing and Die-cutting: two of the five departments
 VIEWER_DEPARTMENTS = ("PRINT", "DIECUT")
 PASSWORD = "benchmark"
-WARM_UP = 12  # gunicorn runs 4 workers: each should have served the request before it is measured
+ROUNDS = 4
+WARM_UP = 4  # requests before each run is measured: gunicorn's 4 workers have each served it
 CUSTOMERS = (
     "Northwind Foods", "Alpine Dairy", "Vinter Wines", "Baltic Fish", "Cedar Cosmetics", "Delta Pharma",
     "Elm Street Bakery", "Fjord Water", "Granite Tools", "Harbor Tea", "Iris Perfumes", "Juniper Gin",
@@ -158,21 +159,25 @@ def probes(numbers: dict[str, str], version: str) -> list[Probe]:
 
 
 def measure(sites: dict[int, Site], requests: int) -> dict[int, dict[str, list[float]]]:
-    """Milliseconds of each request, one after another, as one logged-in operator. The sizes take turns request
-    by request, so that whatever else the machine is doing weighs on each of them alike."""
+    """Milliseconds of each request, one after another, as one logged-in operator. The sizes take turns in short
+    runs: a size sends a few requests of one probe back to back (its database warm for them, as in a shop where one
+    database is served), then the next size the same; and round after round, so that the machine's other work,
+    which comes and goes, weighs on every size alike."""
     plans = {size: probes(one.numbers, board_version(one)) for size, one in sites.items()}
     timings: dict[int, dict[str, list[float]]] = {size: {} for size in sites}
-    for attempt in range(WARM_UP + requests):
+    for round_ in range(ROUNDS):
         for index in range(len(next(iter(plans.values())))):
             for size, one in sites.items():
                 probe = plans[size][index]
-                started = time.perf_counter()
-                status, _ = fetch(one, probe.path, htmx=probe.htmx)
-                elapsed = (time.perf_counter() - started) * 1000
-                if status != probe.expect:
-                    raise SystemExit(f"{probe.label} at {size:,} tasks: {probe.path} answered {status}")
-                if attempt >= WARM_UP:
-                    timings[size].setdefault(probe.label, []).append(elapsed)
+                measured = requests // ROUNDS + (1 if round_ < requests % ROUNDS else 0)
+                for attempt in range(WARM_UP + measured):
+                    started = time.perf_counter()
+                    status, _ = fetch(one, probe.path, htmx=probe.htmx)
+                    elapsed = (time.perf_counter() - started) * 1000
+                    if status != probe.expect:
+                        raise SystemExit(f"{probe.label} at {size:,} tasks: {probe.path} answered {status}")
+                    if attempt >= WARM_UP:
+                        timings[size].setdefault(probe.label, []).append(elapsed)
     return timings
 
 
@@ -323,7 +328,11 @@ def explain_requests(project: Path, one: Site) -> str:
         "database_url": one.url.replace("postgresql://", "postgresql+psycopg://", 1),
         "username": VIEWER,
         "password": PASSWORD,
-        "paths": {"board page": "/tasks", "all statuses, page 5": "/tasks?status=all&page=5"},
+        "paths": {
+            "board page": "/tasks",
+            "all statuses, page 5": "/tasks?status=all&page=5",
+            "search by customer, all statuses": "/tasks?q=riverside&status=all",
+        },
         "search": "/tasks?" + urlencode({"q": one.numbers["open"]}),
     }
     helper = Path(__file__).with_name("scale_explain.py")

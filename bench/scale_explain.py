@@ -49,22 +49,23 @@ def main() -> int:
             for sql, params in captured:
                 plan = connection.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + sql, params).scalars().all()
                 print("```sql\n" + _short(sql) + "\n```\n```\n" + "\n".join(plan) + "\n```\n")
-    poll, page = _cpu_ms(client, requests["unchanged live poll"]), _cpu_ms(client, ("/tasks", {}))
+    poll, page = _cpu_ms(client, requests["unchanged live poll"], ("/tasks", {}))
     print(f"CPU per request in-process (app and test client, no HTTP): unchanged poll {poll:.2f} ms, board page"
           f" {page:.2f} ms, ratio {poll / page:.2f}")  # fmt: skip
     return 0
 
 
-def _cpu_ms(client, request: tuple[str, dict], repeat: int = 100) -> float:
-    """CPU milliseconds of one request, the median of `repeat` after 10 to warm up."""
-    path, headers = request
-    timings = []
+def _cpu_ms(client, *requests: tuple[str, dict], repeat: int = 200) -> list[float]:
+    """CPU milliseconds of each request (the median of `repeat`, after 10 to warm up), the requests taking turns
+    so that the machine's other work weighs on each alike."""
+    timings: list[list[float]] = [[] for _ in requests]
     for attempt in range(10 + repeat):
-        started = time.process_time()
-        client.get(path, headers=headers)
-        if attempt >= 10:
-            timings.append((time.process_time() - started) * 1000)
-    return statistics.median(timings)
+        for (path, headers), spent in zip(requests, timings, strict=True):
+            started = time.process_time()
+            client.get(path, headers=headers)
+            if attempt >= 10:
+                spent.append((time.process_time() - started) * 1000)
+    return [statistics.median(spent) for spent in timings]
 
 
 def _short(sql: str) -> str:
