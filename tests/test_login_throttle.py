@@ -175,6 +175,7 @@ def test_throttled_htmx_post_gets_the_dialog(client, make_user):
     dialog = response.get_data(as_text=True)
     assert dialog.startswith('<dialog id="task-dialog"') and 'data-code="too_many_attempts"' in dialog
     assert "Too many failed log-in attempts" in dialog and "Wait 15 minutes" in dialog
+    assert "Too many attempts" in dialog  # the dialog's title (templates/errors/_title.html)
 
 
 def test_a_client_asking_for_json_gets_the_envelope(client, make_user):
