@@ -74,9 +74,14 @@ def count_queries() -> Iterator[list[str]]:
         event.remove(db.engine, "before_cursor_execute", record)
 
 
-@contextmanager
-def task_row_locked(database_url: str, task_id: int) -> Iterator[None]:
+def task_row_locked(database_url: str, task_id: int):
     """Hold another connection's lock on a task for the block: its row on PostgreSQL, the whole file on SQLite."""
+    return rows_locked(database_url, "SELECT id FROM tasks WHERE id = :id FOR UPDATE", {"id": task_id})
+
+
+@contextmanager
+def rows_locked(database_url: str, locking_select: str, parameters: dict | None = None) -> Iterator[None]:
+    """Hold another connection's locks for the block: `locking_select`'s rows on PostgreSQL, the file on SQLite."""
     holder = create_engine(database_url, isolation_level="AUTOCOMMIT")
     held, done = threading.Event(), threading.Event()
 
@@ -86,7 +91,7 @@ def task_row_locked(database_url: str, task_id: int) -> Iterator[None]:
                 connection.exec_driver_sql("BEGIN IMMEDIATE")  # SQLite's write lock: the whole file
             else:
                 connection.exec_driver_sql("BEGIN")
-                connection.execute(text("SELECT id FROM tasks WHERE id = :id FOR UPDATE"), {"id": task_id})
+                connection.execute(text(locking_select), parameters or {})
             held.set()
             done.wait(10)
             connection.exec_driver_sql("ROLLBACK")

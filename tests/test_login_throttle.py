@@ -15,11 +15,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import create_engine, insert, select, text, update
+from sqlalchemy import insert, select, update
 
 from tests.conftest import postgres_only, test_config
 from tests.factories import PASSWORD
-from tests.helpers import HTMX, csrf_token
+from tests.helpers import HTMX, csrf_token, rows_locked
 from tests.servers import gunicorn
 from tests.test_database_down import backend_killed_before
 from tests.test_races import Browser
@@ -235,29 +235,8 @@ def test_counts_locked_elsewhere_past_the_lock_timeout_are_a_503_and_nothing_is_
     make_user(username="alice")
     client = app.test_client()
     attempt(client, "alice")
-    holder = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    held, done = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with holder.connect() as connection:
-            if connection.dialect.name == "sqlite":
-                connection.exec_driver_sql("BEGIN IMMEDIATE")  # SQLite's write lock: the whole file
-            else:
-                connection.exec_driver_sql("BEGIN")
-                connection.execute(text("SELECT key FROM login_throttle FOR UPDATE"))
-            held.set()
-            done.wait(10)
-            connection.exec_driver_sql("ROLLBACK")
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    try:
-        assert held.wait(10)
+    with rows_locked(database_url, "SELECT key FROM login_throttle FOR UPDATE"):
         response = attempt(client, "alice", PASSWORD)
-    finally:
-        done.set()
-        thread.join(10)
-        holder.dispose()
 
     assert response.status_code == 503 and response.headers["Retry-After"] == "2"
     page = response.get_data(as_text=True)
