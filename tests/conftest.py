@@ -31,6 +31,7 @@ from workorders.extensions import db
 
 TABLES = [
     "login_throttle",
+    "notifications",
     "task_events",
     "tasks",
     "work_orders",

@@ -31,12 +31,13 @@ def create_app(config: dict | None = None) -> Flask:
         tune_engine(db.engine, lock_timeout_ms=app.config["LOCK_TIMEOUT_MS"])
     app.teardown_appcontext(_end_session)
 
-    from workorders import admin, api, auth, cli, errors, inputs, orders, security, tasks, templating
+    from workorders import admin, api, auth, cli, errors, inputs, notifications, orders, security, tasks, templating
 
     security.init_app(app)
     inputs.init_app(app)
     auth.init_app(app)
     tasks.init_app(app)
+    notifications.init_app(app)
     orders.init_app(app)
     admin.init_app(app)
     api.init_app(app)
