@@ -31,7 +31,22 @@ def create_app(config: dict | None = None) -> Flask:
         tune_engine(db.engine, lock_timeout_ms=app.config["LOCK_TIMEOUT_MS"])
     app.teardown_appcontext(_end_session)
 
-    from workorders import admin, api, auth, cli, errors, inputs, notifications, orders, security, tasks, templating
+    from workorders import (
+        admin,
+        api,
+        auth,
+        cli,
+        errors,
+        i18n,
+        inputs,
+        notifications,
+        orders,
+        security,
+        tasks,
+        templating,
+    )
+
+    i18n.init_app(app)
 
     security.init_app(app)
     inputs.init_app(app)

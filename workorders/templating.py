@@ -1,7 +1,6 @@
 """Template filters and globals shared by every page."""
 
 import json
-from datetime import date, datetime
 
 from flask import Flask
 
@@ -34,17 +33,10 @@ def status_label(status: str) -> str:
     return STATUS_LABELS.get(status, status)
 
 
-def short_date(value: date | datetime | None) -> str:
-    if value is None:
-        return ""
-    return value.strftime("%d %b %Y") if isinstance(value, date) else str(value)
-
-
 def init_app(app: Flask) -> None:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.filters["status_label"] = status_label
-    app.jinja_env.filters["short_date"] = short_date
     app.jinja_env.globals["htmx_config"] = json.dumps(HTMX_CONFIG, separators=(",", ":"))
     app.jinja_env.globals["priorities"] = list(Priority)
     app.jinja_env.globals["htmx_script"] = "vendor/htmx-2.0.11.min.js"

@@ -1,0 +1,109 @@
+"""Languages: which one a request speaks (the user's setting, else the browser's, else English) and Flask-Babel."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+from babel import Locale
+from flask import Flask, g, has_request_context, request
+from flask_babel import Babel, format_date, format_datetime, format_decimal, format_number, get_locale
+from flask_login import current_user
+from werkzeug.datastructures import LanguageAccept
+
+# Each language named in its own language, so that someone who cannot read the current one still finds theirs.
+LANGUAGES = {"en": "English", "zh_CN": "中文"}
+DEFAULT_LANGUAGE = "en"
+PRIMARY_TAGS = {"en": "en", "zh": "zh_CN"}
+HTML_LANG = {"en": "en", "zh_CN": "zh-CN"}
+TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
+
+babel = Babel()
+
+
+def language_from_header() -> str:
+    """The best of our languages for the browser's Accept-Language, else English.
+
+    Any tag is read by its language alone: `zh`, `zh-CN`, `zh-Hans-CN`, `zh-SG`, and also `zh-TW`, `zh-HK` and
+    `zh-Hant` get zh_CN (Simplified Chinese is a far easier read than English for someone who reads Traditional;
+    the selector changes it for good); `en-GB` gets en. Werkzeug then weighs them by quality (`q=0` refuses one).
+    """
+    accepted = LanguageAccept([(_our_language(tag), quality) for tag, quality in request.accept_languages])
+    return accepted.best_match(list(LANGUAGES), default=DEFAULT_LANGUAGE)
+
+
+def _our_language(tag: str) -> str:
+    primary = tag.replace("_", "-").split("-")[0].lower()
+    return PRIMARY_TAGS.get(primary, tag)
+
+
+def user_language() -> str | None:
+    """The logged-in user's own choice, or None (not logged in, or never chose)."""
+    # An error page after a failed query sets the anonymous user in g first, so this never asks the database then.
+    user = g._login_user if "_login_user" in g else current_user
+    choice = getattr(user, "language", None) if user is not None and user.is_authenticated else None
+    return choice if choice in LANGUAGES else None
+
+
+def select_locale() -> str:
+    """Flask-Babel's locale selector: called once per request, at the first translated string."""
+    if not has_request_context():
+        return DEFAULT_LANGUAGE
+    return user_language() or language_from_header()
+
+
+def current_language() -> str:
+    """The request's language as one of LANGUAGES' keys (Babel spells zh_CN's locale `zh_Hans_CN`)."""
+    locale = get_locale()
+    if locale is None:
+        return DEFAULT_LANGUAGE
+    return PRIMARY_TAGS.get(locale.language, DEFAULT_LANGUAGE)
+
+
+def html_lang() -> str:
+    """The BCP 47 tag for `<html lang>`: `zh-CN`, `en`."""
+    return HTML_LANG[current_language()]
+
+
+def number(value: int | float | None) -> str:
+    """A whole or decimal number in the viewer's locale: `2,500`."""
+    return "" if value is None else format_decimal(value)
+
+
+def _pattern(patterns: dict[str, str], skeleton: str) -> str:
+    """English keeps the board's own day-month order; other languages take CLDR's pattern for the skeleton."""
+    locale = get_locale() or Locale.parse(DEFAULT_LANGUAGE)
+    return patterns.get(current_language()) or str(locale.datetime_skeletons[skeleton].pattern)
+
+
+def short_date(value: date | datetime | None) -> str:
+    """A date as people write it in the viewer's language: `16 Dec 2026`, `2026年12月16日`."""
+    if value is None:
+        return ""
+    return format_date(value, _pattern({"en": "d MMM y"}, "yMMMd"), rebase=False)
+
+
+def day_time(value: datetime | None) -> str:
+    """Day and time to the minute, for a history line: `16 Dec 14:05`, `12月16日 14:05`."""
+    if value is None:
+        return ""
+    return format_datetime(value, _pattern({"en": "d MMM"}, "MMMd") + " HH:mm", rebase=False)
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_DIR))
+    # WTForms' own messages ("This field is required.") come from its bundled catalogs through Flask-Babel.
+    app.config.setdefault("WTF_I18N_ENABLED", True)
+    # Installs jinja2.ext.i18n with newstyle gettext: `{{ _("Claimed by %(name)s", name=n) }}` escapes `n`.
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.filters.update(
+        number=number,
+        short_date=short_date,
+        day_time=day_time,
+        format_decimal=format_decimal,
+        format_number=format_number,
+        format_date=format_date,
+        format_datetime=format_datetime,
+    )
+    app.jinja_env.globals.update(html_lang=html_lang, languages=LANGUAGES, current_language=current_language)
