@@ -100,10 +100,21 @@
     message.textContent = text;
     area.replaceChildren(message);
   }
+  // The texts come translated from the page (base.html's #messages), in the viewer's language.
+  function text(name) {
+    const area = document.getElementById("messages");
+    return area ? area.dataset[name] || "" : "";
+  }
   document.addEventListener("htmx:responseError", function (event) {
-    announce("The server could not do that just now (" + event.detail.xhr.status + "). Please try again.");
+    announce(text("responseError").replace("{status}", String(event.detail.xhr.status)));
   });
   document.addEventListener("htmx:sendError", function () {
-    announce("No connection to the server. Check the network and try again.");
+    announce(text("sendError"));
+  });
+
+  // The language selector is a plain form with its own button; with script it goes as soon as a language is picked.
+  document.addEventListener("change", function (event) {
+    const select = event.target.closest("select[data-submit-on-change]");
+    if (select && select.form) select.form.requestSubmit();
   });
 })();

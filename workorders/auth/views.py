@@ -4,10 +4,12 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user, login_required, login_user, logout_user
 
 from workorders.auth.errors import WrongCredentials
-from workorders.auth.forms import LoginForm
+from workorders.auth.forms import LanguageForm, LoginForm
 from workorders.auth.service import authenticate
-from workorders.errors import DomainError, render_error
+from workorders.errors import BadInput, DomainError, render_error
+from workorders.forms import next_path
 from workorders.urls import safe_next
+from workorders.users.service import set_language
 
 bp = Blueprint("auth", __name__)
 
@@ -53,3 +55,14 @@ def logout():
     session.clear()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"), code=303)
+
+
+@bp.post("/language")
+@login_required
+def language():
+    """Keep the language chosen in the top bar, then show the page the user was on in it."""
+    form = LanguageForm()
+    if not form.validate_on_submit():
+        raise BadInput(next(iter(form.errors.values()))[0])
+    set_language(current_user.id, form.language.data or "")
+    return redirect(next_path(form.next) or url_for("tasks.board"), code=303)

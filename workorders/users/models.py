@@ -45,6 +45,8 @@ class User(UserMixin, db.Model):
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     # Bumped when a password is reset, so cookies issued before it stop working.
     session_version: Mapped[int] = mapped_column(default=1)
+    # The language the user chose (workorders/i18n.py LANGUAGES); None until they choose: the browser's then.
+    language: Mapped[str | None] = mapped_column(String(8))
 
     departments: Mapped[list[Department]] = relationship(
         secondary=user_departments, back_populates="members", order_by="Department.code"

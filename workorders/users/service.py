@@ -2,11 +2,14 @@
 
 import re
 
-from sqlalchemy import select
+from flask_babel import gettext as _
+from sqlalchemy import select, update
 
 from workorders.departments.service import department_by_code
 from workorders.errors import BadInput
 from workorders.extensions import db
+from workorders.i18n import LANGUAGES
+from workorders.transactions import transaction
 from workorders.users.models import Role, User
 from workorders.users.passwords import hash_password, new_api_token
 
@@ -60,3 +63,13 @@ def issue_api_token(username: str) -> str:
     user.api_token_hash = token_hash
     db.session.commit()
     return token
+
+
+def set_language(user_id: int, language: str) -> None:
+    """Keep the language the user chose for every page and API answer. Raises BadInput for one not offered."""
+    if language not in LANGUAGES:
+        raise BadInput(
+            _("Choose one of the languages offered: %(languages)s.", languages=", ".join(LANGUAGES.values()))
+        )
+    with transaction("set language"):
+        db.session.execute(update(User).where(User.id == user_id).values(language=language))
