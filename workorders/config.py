@@ -101,6 +101,8 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "BOARD_PAGE_SIZE": 50,
         "BOARD_POLL_SECONDS": _non_negative_int("BOARD_POLL_SECONDS", env.get("BOARD_POLL_SECONDS"), 10),
+        # Notifications older than this are not shown or counted, and are deleted (workorders/notifications); 0 = kept.
+        "NOTIFICATION_KEEP_DAYS": _non_negative_int("NOTIFICATION_KEEP_DAYS", env.get("NOTIFICATION_KEEP_DAYS"), 30),
         "TESTING": environment == "testing",
     }
     config.update(overrides)

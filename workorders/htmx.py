@@ -17,6 +17,13 @@ def retarget(response: Response, target: str, swap: str = "innerHTML") -> Respon
     return response
 
 
+def out_of_band_only(response: Response) -> Response:
+    """Swap only the response's out-of-band parts; the element that asked keeps what it shows (htmx would otherwise
+    put the rest, even nothing, in its place)."""
+    response.headers["HX-Reswap"] = "none"
+    return response
+
+
 def vary_on_htmx(response: Response) -> Response:
     """Mark a GET that answers with a page or a fragment, so caches keep the two apart."""
     response.vary.add("HX-Request")

@@ -11,6 +11,7 @@ from workorders.auth.models import LoginThrottle  # noqa: F401  (mapped with the
 from workorders.errors import Unauthorized, render_error, wants_json
 from workorders.extensions import db, login_manager
 from workorders.htmx import is_htmx, redirect_page
+from workorders.notifications.queries import Unread, kept_since, unread_columns
 from workorders.users.models import User
 
 
@@ -34,8 +35,10 @@ def init_app(app: Flask) -> None:
 @cache
 def user_by_id() -> Select:
     """Built once (compiled once, its cache key kept), after the models are all mapped; with the departments,
-    which nearly every page asks for."""
-    return select(User).where(User.id == bindparam("user_id")).options(joinedload(User.departments))
+    which nearly every page asks for, and the unread notifications' count and newest id, which every page's top
+    bar shows (so they cost no query of their own)."""
+    unread = unread_columns("user_id")
+    return select(User, *unread).where(User.id == bindparam("user_id")).options(joinedload(User.departments))
 
 
 @login_manager.user_loader
@@ -44,9 +47,12 @@ def load_user(user_id: str) -> User | None:
     id_part, _, version_part = user_id.partition(".")
     if not id_part.isdigit() or not version_part.isdigit():
         return None
-    user = db.session.execute(user_by_id(), {"user_id": int(id_part)}).unique().scalar_one_or_none()
+    params = {"user_id": int(id_part), "kept_since": kept_since()}
+    row = db.session.execute(user_by_id(), params).unique().one_or_none()
+    user = row[0] if row is not None else None
     if user is None or not user.active or user.session_version != int(version_part):
         return None
+    user.unread_notifications = Unread(row.unread_count, row.newest_unread)
     return detached(user)
 
 

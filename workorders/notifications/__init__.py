@@ -4,4 +4,9 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from workorders.notifications import models  # noqa: F401  (mapped with the other models)
+    from workorders.notifications.cli import notifications_cli
+    from workorders.notifications.views import bp, notification_count
+
+    app.register_blueprint(bp)
+    app.cli.add_command(notifications_cli)
+    app.jinja_env.globals["notification_count"] = notification_count

@@ -29,6 +29,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from workorders.departments.models import Process
 from workorders.errors import Unavailable
 from workorders.extensions import db
+from workorders.notifications.service import notify_cancelled
 from workorders.orders import importer
 from workorders.orders.errors import ImportRejected, InvalidField, OrderNotFound, SupervisorsOnly
 from workorders.orders.models import (
@@ -188,6 +189,7 @@ def cancel_work_order(actor: User, order_id: int, version: int, reason: str | No
             _cancel_task(task, actor, note)
         order.status = OrderStatus.CANCELLED
         db.session.flush()
+        notify_cancelled(actor.id, unfinished)
         steps = "step" if len(unfinished) == 1 else "steps"
         return Cancelled(order.number, len(unfinished), f"You cancelled {order.number} ({len(unfinished)} {steps}).")
 
