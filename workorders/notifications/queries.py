@@ -166,4 +166,6 @@ def new_items(user_id: int, after: int, upto: int, limit: int = LIST_LIMIT) -> l
 
 
 def _item(row) -> Item:
-    return Item(row.id, row.kind, row.task_id, row.created_at, row.read_at is not None, *row[5:])
+    # SQLite hands back its UTC timestamps without a zone; PostgreSQL's timestamptz comes with one.
+    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+    return Item(row.id, row.kind, row.task_id, created, row.read_at is not None, *row[5:])

@@ -82,7 +82,7 @@ class Shown:
     more: bool  # older ones exist beyond the list's limit
 
 
-_UNREAD_AFTER = (
+_UNREAD_COUNT = (
     select(func.count())
     .select_from(notifications)
     .where(
@@ -106,8 +106,18 @@ def show_notifications(viewer: User, limit: int = LIST_LIMIT) -> Shown:
         if unread_ids:
             mark = and_(notifications.c.user_id == viewer.id, notifications.c.id.in_(unread_ids))
             connection.execute(update(notifications).where(mark).values(read_at=datetime.now(UTC)))
-        unread = connection.execute(_UNREAD_AFTER, {"user_id": viewer.id, "kept_since": since}).scalar_one()
+        unread = connection.execute(_UNREAD_COUNT, {"user_id": viewer.id, "kept_since": since}).scalar_one()
     return Shown(shown, unread, len(items) > limit)
+
+
+def read_notifications(viewer: User, mark_read: bool) -> Shown:
+    """The viewer's notifications for the API: as `show_notifications` when `mark_read`, else only read (the list and
+    the unread count, nothing changed)."""
+    if mark_read:
+        return show_notifications(viewer)
+    items = list_items(viewer.id, LIST_LIMIT + 1)
+    unread = db.session.execute(_UNREAD_COUNT, {"user_id": viewer.id, "kept_since": kept_since()}).scalar_one()
+    return Shown(items[:LIST_LIMIT], unread, len(items) > LIST_LIMIT)
 
 
 def prune() -> int:
