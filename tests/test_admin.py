@@ -129,7 +129,7 @@ class TestUsers:
     def test_a_deactivated_operators_tasks_stay_on_the_board_flagged_for_reassignment(self, app, shop, make_task):
         task = make_task(process=shop.offset, assignee=shop.alice, status="paused")
         response = Browser(app, "admin").post(f"/admin/users/{shop.alice.id}/deactivate", follow_redirects=True)
-        assert "They still hold 1 unfinished tasks: reassign them on the board." in response.get_data(as_text=True)
+        assert "They still hold 1 unfinished task: reassign it on the board." in response.get_data(as_text=True)
         sam = Browser(app, "sam")
         board = sam.get("/tasks").get_data(as_text=True)
         row = board[board.index(f'id="task-{task.id}"') :].split("</tr>")[0]

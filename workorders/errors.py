@@ -6,6 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -23,8 +26,8 @@ class DomainError(Exception):
     status = 400
     code = "business_rule"
     can_retry = False
-    suggestion = "Check the task and try something else."
-    action_text = "Refresh"
+    suggestion = _l("Check the task and try something else.")
+    action_text = _l("Refresh")
     retry_after: int | None = None  # seconds, sent as Retry-After (every 503 sends one)
 
     def __init__(self, detail: str, *, task_id: int | None = None, current_owner: str | None = None):
@@ -36,15 +39,15 @@ class DomainError(Exception):
     def retry(self) -> dict[str, Any]:
         return {
             "can_retry": self.can_retry,
-            "suggestion": self.suggestion,
-            "action_text": self.action_text,
+            "suggestion": str(self.suggestion),
+            "action_text": str(self.action_text),
             "current_owner": self.current_owner,
         }
 
     def envelope(self) -> dict[str, Any]:
         """The JSON error body of SPEC "JSON API"."""
         return {
-            "detail": self.detail,
+            "detail": str(self.detail),
             "code": self.code,
             "task_id": self.task_id,
             "current_owner": self.current_owner,
@@ -55,22 +58,22 @@ class DomainError(Exception):
 class BadInput(DomainError):
     """A form or JSON field is missing or malformed."""
 
-    suggestion = "Correct the highlighted value and send it again."
-    action_text = "OK"
+    suggestion = _l("Correct the highlighted value and send it again.")
+    action_text = _l("OK")
 
 
 class UnsupportedMediaType(BadInput):
     """The body is not of a type the route reads."""
 
     status = 415
-    suggestion = "Send the body as JSON with Content-Type: application/json."
+    suggestion = _l("Send the body as JSON with Content-Type: application/json.")
 
 
 class NotFound(DomainError):
     status = 404
     code = "not_found"
-    suggestion = "It may have been typed wrong; go back to the board."
-    action_text = "Back to board"
+    suggestion = _l("It may have been typed wrong; go back to the board.")
+    action_text = _l("Back to board")
 
 
 class Unavailable(DomainError):
@@ -79,38 +82,40 @@ class Unavailable(DomainError):
     status = 503
     code = "unavailable"
     can_retry = True
-    suggestion = "The system is busy for a moment. Wait a few seconds and try again."
-    action_text = "Try again"
+    suggestion = _l("The system is busy for a moment. Wait a few seconds and try again.")
+    action_text = _l("Try again")
     retry_after = RETRY_AFTER_SECONDS
 
     @classmethod
     def nothing_changed(cls, task_id: int | None = None) -> Unavailable:
-        return cls("The database is busy or out of reach; nothing was changed.", task_id=task_id)
+        return cls(_("The database is busy or out of reach; nothing was changed."), task_id=task_id)
 
     @classmethod
     def outcome_unknown(cls, task_id: int | None = None) -> Unavailable:
         error = cls(
-            "The connection to the database was lost while saving, so the outcome is unknown. "
-            "Refresh to see whether it was saved; trying again is safe.",
+            _(
+                "The connection to the database was lost while saving, so the outcome is unknown. "
+                "Refresh to see whether it was saved; trying again is safe."
+            ),
             task_id=task_id,
         )
-        error.suggestion = "Refresh to see how things stand now; repeating the action does no harm."
-        error.action_text = "Refresh"
+        error.suggestion = _("Refresh to see how things stand now; repeating the action does no harm.")
+        error.action_text = _("Refresh")
         return error
 
     @classmethod
     def saved_but_not_shown(cls) -> Unavailable:
-        error = cls("Your change was saved, but the database went out of reach before this page could be shown.")
-        error.suggestion = "Refresh in a few seconds to see it."
-        error.action_text = "Refresh"
+        error = cls(_("Your change was saved, but the database went out of reach before this page could be shown."))
+        error.suggestion = _("Refresh in a few seconds to see it.")
+        error.action_text = _("Refresh")
         return error
 
 
 class Unauthorized(DomainError):
     status = 401
     code = "unauthorized"
-    suggestion = "Send a valid API token in the Authorization header."
-    action_text = "Log in"
+    suggestion = _l("Send a valid API token in the Authorization header.")
+    action_text = _l("Log in")
 
 
 def wants_json() -> bool:
@@ -152,11 +157,16 @@ def _too_large() -> DomainError:
     body_mib = current_app.config["MAX_CONTENT_LENGTH"] // 2**20
     form_kb = current_app.config["MAX_FORM_MEMORY_SIZE"] // 1000
     error = DomainError(
-        f"That is too much to send at once: at most {body_mib} MiB in all, and {form_kb} kB of text in a form field."
+        _(
+            "That is too much to send at once: at most %(body_mib)s MiB in all, and %(form_kb)s kB of text in a "
+            "form field.",
+            body_mib=format_decimal(body_mib),
+            form_kb=format_decimal(form_kb),
+        )
     )
     error.status = 413
-    error.suggestion = "Send a smaller file (split a large CSV import into several), or shorten the text."
-    error.action_text = "Back to board"
+    error.suggestion = _("Send a smaller file (split a large CSV import into several), or shorten the text.")
+    error.action_text = _("Back to board")
     return error
 
 
@@ -175,6 +185,18 @@ def _discard_body(chunk_size: int = 64 * 1024) -> None:
         remaining -= len(chunk)
 
 
+# Werkzeug's own descriptions are English only; these say the same in the viewer's language.
+HTTP_DETAILS = {
+    400: _l("The request could not be read. Reload the page and try again."),
+    403: _l("You may not do that."),
+    404: _l("There is nothing at this address."),
+    405: _l("This address does not take that kind of request."),
+    415: _l("The body of the request is of a type this address does not read."),
+    429: _l("Too many requests at once. Wait a moment and try again."),
+    500: _l("Something went wrong on the server; nothing was changed."),
+}
+
+
 def _http_error(exc: HTTPException) -> Response | HTTPException:
     if exc.code is None or exc.code < 400:
         return exc  # routing redirects are not errors
@@ -182,7 +204,7 @@ def _http_error(exc: HTTPException) -> Response | HTTPException:
         _discard_body()
         return render_error(_too_large())
     error_class = NotFound if exc.code == 404 else DomainError
-    error = error_class(exc.description or exc.name)
+    error = error_class(str(HTTP_DETAILS.get(exc.code) or _("That did not work (HTTP %(code)s).", code=exc.code)))
     error.status = exc.code or 500
     error.code = "not_found" if exc.code == 404 else "business_rule" if exc.code and exc.code < 500 else "error"
     return render_error(error)
@@ -191,7 +213,7 @@ def _http_error(exc: HTTPException) -> Response | HTTPException:
 def _csrf_error(exc: CSRFError) -> Response:
     return render_error(
         BadInput(
-            "This form's security token is missing or no longer valid. Reload the page and try again.",
+            _("This form's security token is missing or no longer valid. Reload the page and try again."),
         )
     )
 

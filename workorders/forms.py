@@ -1,5 +1,7 @@
 """Form fields shared by every feature."""
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import Field, StringField
 from wtforms.validators import ValidationError
 
@@ -37,8 +39,15 @@ class NonNegativeIntegerField(StringField):
     def pre_validate(self, form):
         if self.data is None:
             shown = getattr(self, "raw", "")
-            got = f", not {shown[:20]!r}" if shown else ""
-            raise ValidationError(f"{self.label.text} must be a whole number of 0 or more{got}.")
+            if shown:
+                raise ValidationError(
+                    _(
+                        "%(field)s must be a whole number of 0 or more, not %(value)r.",
+                        field=self.label.text,
+                        value=shown[:20],
+                    )
+                )
+            raise ValidationError(_("%(field)s must be a whole number of 0 or more.", field=self.label.text))
 
 
 def next_path(field: Field) -> str | None:
@@ -46,9 +55,13 @@ def next_path(field: Field) -> str | None:
     return safe_next(field.data)
 
 
+# What an id in a URL path names, for parse_id's message.
+ID_OF = {"task": _l("task"), "work order": _l("work order"), "user": _l("user")}
+
+
 def parse_id(raw: str, what: str = "task") -> int:
     """An id from a URL path; anything but a plain whole number is a 400 (BadInput), not a 404."""
     number = whole_number(raw)
     if number is None or number > MAX_INT:
-        raise BadInput(f"A {what} id is a whole number, not {raw[:20]!r}.")
+        raise BadInput(_("A %(what)s id is a whole number, not %(value)r.", what=ID_OF.get(what, what), value=raw[:20]))
     return number

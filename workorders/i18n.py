@@ -7,7 +7,16 @@ from pathlib import Path
 
 from babel import Locale
 from flask import Flask, g, has_request_context, request
-from flask_babel import Babel, format_date, format_datetime, format_decimal, format_number, get_locale
+from flask_babel import (
+    Babel,
+    format_date,
+    format_datetime,
+    format_decimal,
+    format_number,
+    get_locale,
+    gettext,
+    ngettext,
+)
 from flask_login import current_user
 from werkzeug.datastructures import LanguageAccept
 
@@ -68,6 +77,16 @@ def html_lang() -> str:
 def number(value: int | float | None) -> str:
     """A whole or decimal number in the viewer's locale: `2,500`."""
     return "" if value is None else format_decimal(value)
+
+
+def duration(minutes: int) -> str:
+    """A span of whole minutes in words: `12 hours`, `30 minutes`, `1 hour 30 minutes`; `12小时`."""
+    hours, minutes = divmod(minutes, 60)
+    hours_text = ngettext("%(num)d hour", "%(num)d hours", hours)
+    minutes_text = ngettext("%(num)d minute", "%(num)d minutes", minutes)
+    if hours and minutes:
+        return gettext("%(hours)s %(minutes)s", hours=hours_text, minutes=minutes_text)
+    return hours_text if hours else minutes_text
 
 
 def _pattern(patterns: dict[str, str], skeleton: str) -> str:

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator
 from urllib.parse import unquote_to_bytes
 
 from flask import Flask, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from workorders.errors import BadInput, UnsupportedMediaType
 
@@ -25,7 +27,7 @@ def check_request() -> None:
     """Raise BadInput (400) for a control character or broken UTF-8 anywhere; UnsupportedMediaType (415) for a
     body a form route cannot read."""
     if IN_URLS.search(request.path) or not _utf8(request.query_string):
-        raise BadInput("The address contains a character that is not allowed.")
+        raise BadInput(_("The address contains a character that is not allowed."))
     _refuse_any(IN_URLS, _pairs(request.args.lists()), "query")
     if request.method not in WRITES:
         return
@@ -34,8 +36,8 @@ def check_request() -> None:
             _refuse_any(IN_BODIES, _json_strings(_json_body()), "body")
         return
     if request.content_length and request.mimetype not in FORM_TYPES:
-        error = UnsupportedMediaType("This address takes a form (application/x-www-form-urlencoded).")
-        error.suggestion = "Use the page's own form, or the JSON API under /api/v1 for scripts."
+        error = UnsupportedMediaType(_("This address takes a form (application/x-www-form-urlencoded)."))
+        error.suggestion = _("Use the page's own form, or the JSON API under /api/v1 for scripts.")
         raise error
     _refuse_any(IN_BODIES, _pairs(request.form.lists()), "form")
 
@@ -49,10 +51,18 @@ def _utf8(query: bytes) -> bool:
     return True
 
 
+# Whole sentences, so that each reads naturally in every language; `name` is filled in where one is refused.
+WHERE = {
+    "query": _l("The query field %(name)r contains a control character or broken text."),
+    "form": _l("The form field %(name)r contains a control character or broken text."),
+    "body": _l("The body field %(name)r contains a control character or broken text."),
+}
+
+
 def _refuse_any(pattern: re.Pattern, texts: Iterable[tuple[str, str]], where: str) -> None:
     for name, text in texts:
         if pattern.search(text):
-            raise BadInput(f"The {where} field {name[:40]!r} contains a control character or broken text.")
+            raise BadInput(str(WHERE[where]) % {"name": name[:40]})
 
 
 def _pairs(lists: Iterable[tuple[str, list[str]]]) -> Iterator[tuple[str, str]]:
@@ -71,7 +81,7 @@ def _json_body():
     try:
         return request.get_json(silent=True)
     except RecursionError:
-        raise BadInput("The JSON body is nested too deeply.") from None
+        raise BadInput(_("The JSON body is nested too deeply.")) from None
 
 
 def _json_strings(document) -> Iterator[tuple[str, str]]:

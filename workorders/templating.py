@@ -5,7 +5,8 @@ import json
 from flask import Flask
 
 from workorders.orders.models import Priority
-from workorders.tasks.models import STATUS_LABELS
+from workorders.tasks.labels import action_label, event_note, status_label
+from workorders.users.labels import role_label
 
 # htmx 2 does not swap 4xx/5xx by default; our error answers carry a dialog and HX-Retarget, so let those swap
 # (static/app.js then tells htmx they are outcomes shown on the page, not failures to log).
@@ -29,14 +30,13 @@ HTMX_CONFIG = {
 }
 
 
-def status_label(status: str) -> str:
-    return STATUS_LABELS.get(status, status)
-
-
 def init_app(app: Flask) -> None:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.filters["status_label"] = status_label
+    app.jinja_env.filters["action_label"] = action_label
+    app.jinja_env.filters["event_note"] = event_note
+    app.jinja_env.filters["role_label"] = role_label
     app.jinja_env.globals["htmx_config"] = json.dumps(HTMX_CONFIG, separators=(",", ":"))
     app.jinja_env.globals["priorities"] = list(Priority)
     app.jinja_env.globals["htmx_script"] = "vendor/htmx-2.0.11.min.js"

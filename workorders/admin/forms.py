@@ -1,5 +1,7 @@
 """The fields of the admin forms. Choices are checked by the services, which name what is wrong."""
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, Field, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
@@ -10,7 +12,7 @@ def _strip(value: str | None) -> str | None:
 
 
 def one_line(label: str) -> Regexp:
-    return Regexp(r"^[^\x00-\x1f\x7f]*\Z", message=f"{label} may not contain control characters.")
+    return Regexp(r"^[^\x00-\x1f\x7f]*\Z", message=_l("%(field)s may not contain control characters.", field=label))
 
 
 class DepartmentsField(Field):
@@ -21,43 +23,49 @@ class DepartmentsField(Field):
 
     def pre_validate(self, form):
         if len(self.data) > 100:
-            raise ValidationError("Choose at most 100 departments.")
+            raise ValidationError(_("Choose at most %(most)s departments.", most=100))
 
 
 class UserEditForm(FlaskForm):
     display_name = StringField(
-        "Name shown on the board", filters=[_strip], validators=[Length(max=120), one_line("Name shown on the board")]
+        _l("Name shown on the board"),
+        filters=[_strip],
+        validators=[Length(max=120), one_line(_l("Name shown on the board"))],
     )
-    role = StringField("Role", validators=[Length(max=16)])  # the service names a role that does not exist
-    departments = DepartmentsField("Departments", default=list)
+    role = StringField(_l("Role"), validators=[Length(max=16)])  # the service names a role that does not exist
+    departments = DepartmentsField(_l("Departments"), default=list)
 
 
 class UserCreateForm(UserEditForm):
     username = StringField(
-        "Username", filters=[_strip], validators=[DataRequired("Username is required."), Length(max=64)]
+        _l("Username"), filters=[_strip], validators=[DataRequired(_l("Username is required.")), Length(max=64)]
     )
-    password = PasswordField("Password", validators=[DataRequired("Password is required."), Length(max=256)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Password is required.")), Length(max=256)])
 
 
 class PasswordForm(FlaskForm):
-    password = PasswordField("New password", validators=[DataRequired("New password is required."), Length(max=256)])
+    password = PasswordField(
+        _l("New password"), validators=[DataRequired(_l("New password is required.")), Length(max=256)]
+    )
 
 
 class DepartmentForm(FlaskForm):
-    code = StringField("Code", filters=[_strip], validators=[DataRequired("Code is required."), Length(max=32)])
+    code = StringField(_l("Code"), filters=[_strip], validators=[DataRequired(_l("Code is required.")), Length(max=32)])
     name = StringField(
-        "Name", filters=[_strip], validators=[DataRequired("Name is required."), Length(max=120), one_line("Name")]
+        _l("Name"),
+        filters=[_strip],
+        validators=[DataRequired(_l("Name is required.")), Length(max=120), one_line(_l("Name"))],
     )
 
 
 class ProcessForm(DepartmentForm):
-    department = StringField("Department", validators=[DataRequired("Department is required."), Length(max=32)])
-    parallel = BooleanField("Parallel: the next step need not wait for this one")
+    department = StringField(_l("Department"), validators=[DataRequired(_l("Department is required.")), Length(max=32)])
+    parallel = BooleanField(_l("Parallel: the next step need not wait for this one"))
 
 
 def first_error(form: FlaskForm) -> str:
     for field in form:
         if field.errors:
-            message = field.errors[0]
-            return message if field.label.text in message else f"{field.label.text}: {message}"
-    return "The form is incomplete."
+            message, label = str(field.errors[0]), str(field.label.text)
+            return message if label in message else _("%(field)s: %(problem)s", field=label, problem=message)
+    return _("The form is incomplete.")

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from workorders.admin.errors import AdminsOnly, UserNotFound
@@ -36,7 +38,7 @@ class Changed:
 def require_admin(actor: User) -> None:
     """Raise AdminsOnly unless `actor` is an admin."""
     if not actor.is_admin:
-        raise AdminsOnly("Only admins may manage users, departments and processes.")
+        raise AdminsOnly(_("Only admins may manage users, departments and processes."))
 
 
 def create_user(
@@ -45,7 +47,7 @@ def create_user(
     """Add a user who can log in with `password`. Raises AdminsOnly, BadInput (naming what is wrong)."""
     require_admin(actor)
     if not password:
-        raise BadInput("A password is needed: the new user logs in with it.")
+        raise BadInput(_("A password is needed: the new user logs in with it."))
     return users_service.create_user(username, role, department_codes, password, display_name or None)
 
 
@@ -56,17 +58,19 @@ def update_user(actor: User, user_id: int, display_name: str, role: str, departm
     """
     require_admin(actor)
     if role not in set(Role):
-        raise BadInput(f"Role must be one of {', '.join(Role)}, not {role!r}.")
+        raise BadInput(_("Role must be one of %(values)s, not %(value)r.", values=", ".join(Role), value=role))
     departments = [departments_service.department_by_code(code) for code in department_codes]
     if role != Role.ADMIN and not departments:
-        raise BadInput("Operators and supervisors need at least one department.")
+        raise BadInput(_("Operators and supervisors need at least one department."))
     with _locked_user(user_id) as user:
         if user.id == actor.id and role != Role.ADMIN:
-            raise BadInput("You cannot take away your own admin role; ask another admin to.")
+            raise BadInput(_("You cannot take away your own admin role; ask another admin to."))
         user.display_name = (display_name or "").strip() or user.username
         user.role = role
         user.departments = departments
-        return Changed(user.id, True, f"Saved {user.display_name} ({user.username}).")
+        return Changed(
+            user.id, True, _("Saved %(name)s (%(username)s).", name=user.display_name, username=user.username)
+        )
 
 
 def set_active(actor: User, user_id: int, active: bool) -> Changed:
@@ -74,30 +78,40 @@ def set_active(actor: User, user_id: int, active: bool) -> Changed:
     held by an inactive user) until a supervisor reassigns them. Raises AdminsOnly, UserNotFound, BadInput."""
     require_admin(actor)
     with _locked_user(user_id) as user:
-        who = f"{user.display_name} ({user.username})"
+        who = {"name": user.display_name, "username": user.username}
         if user.active == active:
-            return Changed(user.id, False, f"{who} is {'active' if active else 'deactivated'} already.")
+            if active:
+                return Changed(user.id, False, _("%(name)s (%(username)s) is active already.", **who))
+            return Changed(user.id, False, _("%(name)s (%(username)s) is deactivated already.", **who))
         if user.id == actor.id:
-            raise BadInput("You cannot deactivate yourself; ask another admin to.")
+            raise BadInput(_("You cannot deactivate yourself; ask another admin to."))
         user.active = active
         if active:
-            return Changed(user.id, True, f"{who} can log in again.")
+            return Changed(user.id, True, _("%(name)s (%(username)s) can log in again.", **who))
         user.session_version += 1  # a cookie from before must not come back to life on reactivation
         held = held_tasks(user.id)
-        still = f" They still hold {held} unfinished tasks: reassign them on the board." if held else ""
-        return Changed(user.id, True, f"{who} is deactivated.{still}")
+        message = _("%(name)s (%(username)s) is deactivated.", **who)
+        if held:
+            still = ngettext(
+                "They still hold %(num)d unfinished task: reassign it on the board.",
+                "They still hold %(num)d unfinished tasks: reassign them on the board.",
+                held,
+            )
+            message = f"{message} {still}"
+        return Changed(user.id, True, message)
 
 
 def reset_password(actor: User, user_id: int, password: str) -> Changed:
     """Give a user a new password; every session they had ends. Raises AdminsOnly, UserNotFound, BadInput."""
     require_admin(actor)
     if len(password or "") < users_service.MIN_PASSWORD_LENGTH:
-        raise BadInput(f"A password needs at least {users_service.MIN_PASSWORD_LENGTH} characters.")
+        raise BadInput(_("A password needs at least %(least)s characters.", least=users_service.MIN_PASSWORD_LENGTH))
     password_hash = hash_password(password)
     with _locked_user(user_id) as user:
         user.password_hash = password_hash
         user.session_version += 1
-        return Changed(user.id, True, f"New password set for {user.display_name} ({user.username}).")
+        message = _("New password set for %(name)s (%(username)s).", name=user.display_name, username=user.username)
+        return Changed(user.id, True, message)
 
 
 def create_department(actor: User, code: str, name: str) -> Department:

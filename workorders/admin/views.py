@@ -1,6 +1,7 @@
 """Admin pages: users, departments and processes. Every page and action answers 403 to anyone but an admin."""
 
 from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
 from workorders.admin import queries, service
@@ -17,6 +18,7 @@ from workorders.errors import BadInput
 from workorders.extensions import db
 from workorders.forms import parse_id
 from workorders.htmx import is_htmx, redirect_page
+from workorders.users.labels import role_label
 from workorders.users.models import Role, User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -49,7 +51,7 @@ def create_user() -> Response | tuple[str, int]:
         user = service.create_user(current_user, *(field.data for field in fields))
     except BadInput as error:
         return _users_page(form, error.detail), 400
-    flash(f"Created {user.role} {user.username}.", "success")
+    flash(_("Created %(role)s %(username)s.", role=role_label(user.role), username=user.username), "success")
     return _see_other(url_for(".user", user_id=user.id))
 
 
@@ -114,7 +116,7 @@ def create_department() -> Response | tuple[str, int]:
         department = service.create_department(current_user, form.code.data, form.name.data)
     except BadInput as error:
         return _departments_page(form, error.detail), 400
-    flash(f"Created department {department.code} ({department.name}).", "success")
+    flash(_("Created department %(code)s (%(name)s).", code=department.code, name=department.name), "success")
     return _see_other(url_for(".departments"))
 
 
@@ -134,7 +136,13 @@ def create_process() -> Response | tuple[str, int]:
         )
     except BadInput as error:
         return _processes_page(form, error.detail), 400
-    flash(f"Created process {process.code} ({process.name}) in {process.department.code}.", "success")
+    message = _(
+        "Created process %(code)s (%(name)s) in %(department)s.",
+        code=process.code,
+        name=process.name,
+        department=process.department.code,
+    )
+    flash(message, "success")
     return _see_other(url_for(".processes"))
 
 

@@ -3,6 +3,7 @@
 from functools import cache
 
 from flask import g, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload
@@ -21,9 +22,9 @@ def bearer_token() -> str | None:
     header = request.headers.get("Authorization")
     if header is None:
         return None
-    scheme, _, token = header.partition(" ")
+    scheme, _space, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("The Authorization header must be 'Bearer <token>'.")
+        raise Unauthorized(_("The Authorization header must be 'Bearer <token>'."))
     return token.strip()
 
 
@@ -62,11 +63,11 @@ def authenticate() -> None:
         current_user._get_current_object()
         user = g.token_user if "token_user" in g else user_for_token(token)
         if user is None:
-            raise Unauthorized("The API token is not valid: it may have been replaced or its user switched off.")
+            raise Unauthorized(_("The API token is not valid: it may have been replaced or its user switched off."))
         if current_user.get_id() != user.get_id():
-            raise Unauthorized("The API token and the session name different users; send one or the other.")
+            raise Unauthorized(_("The API token and the session name different users; send one or the other."))
         return
     if not current_user.is_authenticated:
-        raise Unauthorized("Send an API token (Authorization: Bearer …) or log in.")
+        raise Unauthorized(_("Send an API token (Authorization: Bearer …) or log in."))
     if request.method not in SAFE_METHODS:
         csrf.protect()

@@ -3,6 +3,8 @@
 from functools import cache
 
 from flask import Flask, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -20,7 +22,8 @@ def init_app(app: Flask) -> None:
     from workorders.auth.views import bp
 
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please log in to see the board."
+    login_manager.login_message = _l("Please log in to see the board.")
+    login_manager.localize_callback = str  # the lazy message in the request's language (a session holds no lazy)
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
     app.register_blueprint(bp)
@@ -44,7 +47,7 @@ def user_by_id() -> Select:
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     """Find the session's user; a cookie from before a password reset, or of a deactivated user, is refused."""
-    id_part, _, version_part = user_id.partition(".")
+    id_part, _dot, version_part = user_id.partition(".")
     if not id_part.isdigit() or not version_part.isdigit():
         return None
     params = {"user_id": int(id_part), "kept_since": kept_since()}
@@ -69,7 +72,7 @@ def detached(user: User) -> User:
 def unauthorized():
     """Send a logged-out browser to the login page; htmx must do it as a full page, the API gets 401 JSON."""
     if wants_json():
-        return render_error(Unauthorized("Log in or send an API token."))
+        return render_error(Unauthorized(_("Log in or send an API token.")))
     login_url = url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None)
     if is_htmx():
         return redirect_page(login_url)

@@ -2,17 +2,21 @@
 
 import math
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+
 from workorders.errors import DomainError, Unauthorized
 
 
 class WrongCredentials(Unauthorized):
     """The username, the password or both were wrong, or the account is switched off: deliberately not said which."""
 
-    suggestion = "Check the username and the password (is Caps Lock on?) and try again."
-    action_text = "Try again"
+    suggestion = _l("Check the username and the password (is Caps Lock on?) and try again.")
+    action_text = _l("Try again")
 
     def __init__(self):
-        super().__init__("Wrong username or password, or the account is switched off.")
+        super().__init__(_("Wrong username or password, or the account is switched off."))
 
 
 class TooManyAttempts(DomainError):
@@ -24,11 +28,13 @@ class TooManyAttempts(DomainError):
     status = 429
     code = "too_many_attempts"
     can_retry = True
-    action_text = "Try again later"
+    action_text = _l("Try again later")
 
     def __init__(self, retry_after: int):
-        super().__init__("Too many failed log-in attempts for this username or from this device.")
+        super().__init__(_("Too many failed log-in attempts for this username or from this device."))
         self.retry_after = max(1, retry_after)
-        minutes = math.ceil(self.retry_after / 60)
-        wait = "1 minute" if minutes == 1 else f"{minutes} minutes"
-        self.suggestion = f"Wait {wait}, then try again; a supervisor can help if the password is forgotten."
+        self.suggestion = ngettext(
+            "Wait %(num)d minute, then try again; a supervisor can help if the password is forgotten.",
+            "Wait %(num)d minutes, then try again; a supervisor can help if the password is forgotten.",
+            math.ceil(self.retry_after / 60),
+        )

@@ -12,10 +12,12 @@ from __future__ import annotations
 import time
 
 from flask import Flask, Response, current_app, flash, request, session
+from flask_babel import gettext as _
 from flask_login import logout_user
 
 from workorders.errors import wants_json
 from workorders.htmx import is_htmx
+from workorders.i18n import duration
 
 LAST_SEEN = "last_seen"
 REFRESH_SECONDS = 60
@@ -41,9 +43,8 @@ def end_idle_session() -> None:
     logout_user()
     session.clear()
     if not wants_json():
-        hours, minutes = divmod(limit // 60, 60)
-        idle = f"{hours} h {minutes} min" if hours and minutes else f"{hours} hours" if hours else f"{minutes} minutes"
-        flash(f"You were logged out after {idle} without activity. Please log in again.", "info")
+        idle = duration(limit // 60)
+        flash(_("You were logged out after %(idle)s without activity. Please log in again.", idle=idle), "info")
 
 
 def note_activity(response: Response) -> Response:

@@ -1,6 +1,8 @@
 """Login and logout pages."""
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import refresh
 from flask_login import current_user, login_required, login_user, logout_user
 
 from workorders.auth.errors import WrongCredentials
@@ -36,7 +38,8 @@ def login():
         # A fresh session at login: nothing set before it (by anyone) survives into the logged-in one.
         session.clear()
         login_user(user)
-        flash(f"Welcome, {user.display_name}.", "success")
+        refresh()  # the welcome is in the user's own language, not the login page's
+        flash(_("Welcome, %(name)s.", name=user.display_name), "success")
         return redirect(next_url or url_for("tasks.board"), code=303)
     if form.is_submitted():
         return render_template("auth/login.html", form=form), 400
@@ -53,7 +56,7 @@ def refused(form: LoginForm, error: DomainError):
 def logout():
     logout_user()
     session.clear()
-    flash("You are logged out.", "info")
+    flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"), code=303)
 
 

@@ -2,6 +2,7 @@
 
 import re
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from workorders.departments.models import Department, Process
@@ -15,21 +16,21 @@ def clean_code(code: str) -> str:
     """Codes are short upper-case identifiers such as PRINT or DIE-CUT."""
     cleaned = (code or "").strip().upper()
     if not CODE_PATTERN.match(cleaned):
-        raise BadInput(f"Code {code!r} must be 1–32 letters, digits, '-' or '_'.")
+        raise BadInput(_("Code %(code)r must be 1–32 letters, digits, '-' or '_'.", code=code))
     return cleaned
 
 
 def clean_name(name: str) -> str:
     cleaned = (name or "").strip()
     if not cleaned or len(cleaned) > 120:
-        raise BadInput("A name is needed (at most 120 characters).")
+        raise BadInput(_("A name is needed (at most %(most)s characters).", most=120))
     return cleaned
 
 
 def department_by_code(code: str) -> Department:
     department = db.session.scalar(select(Department).where(Department.code == code.strip().upper()))
     if department is None:
-        raise BadInput(f"There is no department {code!r}.")
+        raise BadInput(_("There is no department %(code)r.", code=code))
     return department
 
 
@@ -37,7 +38,7 @@ def create_department(code: str, name: str) -> Department:
     """Add a department. Raises BadInput for a bad or taken code."""
     code, name = clean_code(code), clean_name(name)
     if db.session.scalar(select(Department.id).where(Department.code == code)):
-        raise BadInput(f"Department {code} exists already.")
+        raise BadInput(_("Department %(code)s exists already.", code=code))
     department = Department(code=code, name=name)
     db.session.add(department)
     db.session.commit()
@@ -49,7 +50,7 @@ def create_process(code: str, name: str, department_code: str, parallel: bool = 
     code, name = clean_code(code), clean_name(name)
     department = department_by_code(department_code)
     if db.session.scalar(select(Process.id).where(Process.code == code)):
-        raise BadInput(f"Process {code} exists already.")
+        raise BadInput(_("Process %(code)s exists already.", code=code))
     process = Process(code=code, name=name, department=department, parallel=parallel)
     db.session.add(process)
     db.session.commit()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, FileSize
 from wtforms import Field, HiddenField, StringField
@@ -38,8 +40,15 @@ class QuantityField(NonNegativeIntegerField):
     def pre_validate(self, form):
         if not self.data:
             shown = getattr(self, "raw", "")
-            got = f", not {shown[:20]!r}" if shown else ""
-            raise ValidationError(f"{self.label.text} must be a whole number of 1 or more{got}.")
+            if shown:
+                raise ValidationError(
+                    _(
+                        "%(field)s must be a whole number of 1 or more, not %(value)r.",
+                        field=self.label.text,
+                        value=shown[:20],
+                    )
+                )
+            raise ValidationError(_("%(field)s must be a whole number of 1 or more.", field=self.label.text))
 
 
 class DueDateField(StringField):
@@ -55,7 +64,7 @@ class DueDateField(StringField):
 
     def pre_validate(self, form):
         if self.data is None:
-            raise ValidationError(getattr(self, "problem", "Due date is required."))
+            raise ValidationError(getattr(self, "problem", None) or _("Due date is required."))
 
 
 class PriorityField(StringField):
@@ -79,9 +88,9 @@ class RouteField(Field):
 
     def pre_validate(self, form):
         if not self.data:
-            raise ValidationError("Route needs at least one step: choose a process and press Add step.")
+            raise ValidationError(_("Route needs at least one step: choose a process and press Add step."))
         if len(self.data) > MAX_ROUTE_STEPS:
-            raise ValidationError(f"Route may have at most {MAX_ROUTE_STEPS} steps.")
+            raise ValidationError(_("Route may have at most %(most)s steps.", most=MAX_ROUTE_STEPS))
 
 
 def _strip(value: str | None) -> str | None:
@@ -89,13 +98,13 @@ def _strip(value: str | None) -> str | None:
 
 
 class WorkOrderForm(FlaskForm):
-    customer = StringField("Customer", validators=[CheckedText("customer")], filters=[_strip])
-    product = StringField("Product", validators=[CheckedText("product")], filters=[_strip])
-    quantity = QuantityField("Quantity")
-    due_date = DueDateField("Due date")
-    priority = PriorityField("Priority", default=Priority.NORMAL)
-    route = RouteField("Route", default=list)
-    add_process = StringField("Process to add", validators=[Optional(), Length(max=32)])
+    customer = StringField(_l("Customer"), validators=[CheckedText("customer")], filters=[_strip])
+    product = StringField(_l("Product"), validators=[CheckedText("product")], filters=[_strip])
+    quantity = QuantityField(_l("Quantity"))
+    due_date = DueDateField(_l("Due date"))
+    priority = PriorityField(_l("Priority"), default=Priority.NORMAL)
+    route = RouteField(_l("Route"), default=list)
+    add_process = StringField(_l("Process to add"), validators=[Optional(), Length(max=32)])
     # The route button that was pressed ("add", "up-2", …): re-show the form instead of creating the order.
     route_op = StringField(validators=[Optional(), Length(max=16)])
 
@@ -118,12 +127,12 @@ class WorkOrderForm(FlaskForm):
         if op == "add":
             code = (self.add_process.data or "").strip().upper()
             if code and len(route) >= MAX_ROUTE_STEPS:
-                raise InvalidField("route", f"may have at most {MAX_ROUTE_STEPS} steps.")
+                raise InvalidField("route", _("may have at most %(most)s steps.", most=MAX_ROUTE_STEPS))
             self.route.data = [*route, code] if code else route
             return "add-process"
         match = ROUTE_BUTTON.match(op or "")
         if match is None or not 1 <= int(match.group(2)) <= len(route):
-            raise BadInput(f"route_op {op[:16]!r} is not a button of this form.")
+            raise BadInput(_("route_op %(value)r is not a button of this form.", value=op[:16]))
         action, index = match.group(1), int(match.group(2)) - 1
         if action == "remove":
             route.pop(index)
@@ -154,8 +163,8 @@ def _move_focus(index: int, length: int) -> str:
 
 
 class CancelForm(FlaskForm):
-    version = NonNegativeIntegerField("version")
-    reason = StringField("Reason", validators=[CheckedText("reason", MAX_REASON, required=False)])
+    version = NonNegativeIntegerField(_l("version"))
+    reason = StringField(_l("Reason"), validators=[CheckedText("reason", MAX_REASON, required=False)])
     next = HiddenField(validators=[Optional(), Length(max=2000)])
 
     def next_url(self) -> str | None:
@@ -164,10 +173,10 @@ class CancelForm(FlaskForm):
 
 class ImportForm(FlaskForm):
     file = FileField(
-        "CSV file",
+        _l("CSV file"),
         validators=[
-            FileRequired("Choose a CSV file to import."),
-            FileSize(MAX_BYTES, message=f"A CSV file may be at most {MAX_BYTES // 1024 // 1024} MB."),
+            FileRequired(_l("Choose a CSV file to import.")),
+            FileSize(MAX_BYTES, message=_l("A CSV file may be at most %(most)s MB.", most=MAX_BYTES // 1024 // 1024)),
         ],
     )
 
@@ -177,4 +186,4 @@ def first_error(form: FlaskForm) -> str:
     for field in form:
         if field.errors:
             return field.errors[0]
-    return form.form_errors[0] if form.form_errors else "The form is incomplete."
+    return form.form_errors[0] if form.form_errors else _("The form is incomplete.")

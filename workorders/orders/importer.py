@@ -14,6 +14,9 @@ from collections.abc import Container, Iterator
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+
 from workorders.forms import whole_number
 from workorders.orders.errors import ImportRejected, InvalidField
 from workorders.orders.models import OrderDraft, Priority, check_draft, is_number
@@ -37,7 +40,7 @@ def parse_quantity(raw: str) -> int:
     raw = raw.strip()
     quantity = whole_number(raw)
     if quantity is None or quantity < 1:
-        raise InvalidField("quantity", f"must be a whole number of 1 or more, not {raw[:20]!r}.")
+        raise InvalidField("quantity", _("must be a whole number of 1 or more, not %(value)r.", value=raw[:20]))
     return quantity
 
 
@@ -49,14 +52,16 @@ def parse_due_date(raw: str) -> date:
             return date.fromisoformat(raw)
         except ValueError:
             pass
-    raise InvalidField("due_date", f"must be a real date written YYYY-MM-DD, not {raw[:20]!r}.")
+    raise InvalidField("due_date", _("must be a real date written YYYY-MM-DD, not %(value)r.", value=raw[:20]))
 
 
 def parse_priority(raw: str) -> str:
     """low, normal, high or urgent, in any case; blank means normal."""
     value = raw.strip().lower() or Priority.NORMAL
     if value not in set(Priority):
-        raise InvalidField("priority", f"must be one of {', '.join(Priority)}, not {raw[:20]!r}.")
+        raise InvalidField(
+            "priority", _("must be one of %(values)s, not %(value)r.", values=", ".join(Priority), value=raw[:20])
+        )
     return value
 
 
@@ -64,7 +69,9 @@ def parse_route(raw: str) -> list[str]:
     """Process codes joined by '>' ("PLATES > OFFSET > DIECUT"), upper-cased."""
     codes = [code.strip().upper() for code in raw.split(">")]
     if "" in codes:
-        raise InvalidField("route", f"must be process codes joined by '>' such as PLATES>OFFSET, not {raw[:40]!r}.")
+        raise InvalidField(
+            "route", _("must be process codes joined by '>' such as PLATES>OFFSET, not %(value)r.", value=raw[:40])
+        )
     return codes
 
 
@@ -72,7 +79,7 @@ def parse_number(raw: str) -> str | None:
     """A work order number (WO-YYYY-NNNN), or None when blank."""
     number = raw.strip().upper()
     if number and not is_number(number):
-        raise InvalidField("number", f"must look like WO-2026-0042 or be left blank, not {raw[:20]!r}.")
+        raise InvalidField("number", _("must look like WO-2026-0042 or be left blank, not %(value)r.", value=raw[:20]))
     return number or None
 
 
@@ -86,7 +93,15 @@ def read_rows(data: bytes, process_codes: Container[str]) -> list[ImportRow]:
         columns = _columns(next(reader, None))
         for line, record in _records(reader):
             if len(rows) + len(problems) >= MAX_ROWS:
-                problems.append((line, f"the file has more than {MAX_ROWS:,} rows; split it into smaller files."))
+                problems.append(
+                    (
+                        line,
+                        _(
+                            "the file has more than %(most)s rows; split it into smaller files.",
+                            most=format_decimal(MAX_ROWS),
+                        ),
+                    )
+                )
                 break
             try:
                 row = ImportRow(line, _draft(record, columns, process_codes))
@@ -95,27 +110,38 @@ def read_rows(data: bytes, process_codes: Container[str]) -> list[ImportRow]:
                 continue
             number = row.draft.number
             if number in first_seen:
-                problems.append((line, f"number {number} appears twice (first on line {first_seen[number]})."))
+                problems.append(
+                    (
+                        line,
+                        _(
+                            "number %(number)s appears twice (first on line %(line)s).",
+                            number=number,
+                            line=first_seen[number],
+                        ),
+                    )
+                )
             elif number:
                 first_seen[number] = line
             rows.append(row)
     except csv.Error as error:
-        problems.append((reader.line_num, f"is not valid CSV ({error})."))
+        problems.append((reader.line_num, _("is not valid CSV (%(error)s).", error=error)))
     if problems:
         raise ImportRejected(problems)
     if not rows:
-        raise ImportRejected([(2, "there are no work orders under the header.")])
+        raise ImportRejected([(2, _("there are no work orders under the header."))])
     return rows
 
 
 def _decode(data: bytes) -> str:
     if not data.strip():
-        raise ImportRejected([(1, "the file is empty; it needs the header line: " + ",".join(COLUMNS))])
+        raise ImportRejected(
+            [(1, _("the file is empty; it needs the header line: %(columns)s", columns=",".join(COLUMNS)))]
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        raise ImportRejected([(line, "is not UTF-8 text; save the file as CSV UTF-8.")]) from None
+        raise ImportRejected([(line, _("is not UTF-8 text; save the file as CSV UTF-8."))]) from None
 
 
 def _columns(header: list[str] | None) -> dict[str, int]:
@@ -125,9 +151,10 @@ def _columns(header: list[str] | None) -> dict[str, int]:
     unknown = [name for name in names if name not in COLUMNS]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if missing or unknown or repeated:
-        found = {"missing": missing, "unknown": unknown, "repeated": repeated}
+        found = {_("missing"): missing, _("unknown"): unknown, _("repeated"): repeated}
         parts = "; ".join(f"{label}: {', '.join(values)}" for label, values in found.items() if values)
-        raise ImportRejected([(1, f"the header must name the columns {','.join(COLUMNS)} ({parts}).")])
+        problem = _("the header must name the columns %(columns)s (%(found)s).", columns=",".join(COLUMNS), found=parts)
+        raise ImportRejected([(1, problem)])
     return {name: names.index(name) for name in COLUMNS}
 
 
@@ -142,7 +169,9 @@ def _records(reader) -> Iterator[tuple[int, list[str]]]:
 
 def _draft(record: list[str], columns: dict[str, int], process_codes: Container[str]) -> OrderDraft:
     if len(record) != len(columns):
-        raise InvalidField("row", f"has {len(record)} cells; the header has {len(columns)}.")
+        raise InvalidField(
+            "row", _("has %(count)s cells; the header has %(columns)s.", count=len(record), columns=len(columns))
+        )
     cell = {name: record[index] for name, index in columns.items()}
     draft = OrderDraft(
         number=parse_number(cell["number"]),
@@ -156,5 +185,5 @@ def _draft(record: list[str], columns: dict[str, int], process_codes: Container[
     check_draft(draft)
     unknown = [code for code in draft.route if code not in process_codes]
     if unknown:
-        raise InvalidField("route", f"names unknown processes: {', '.join(unknown)}.")
+        raise InvalidField("route", _("names unknown processes: %(codes)s.", codes=", ".join(unknown)))
     return draft

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from flask_babel import format_decimal
+from flask_babel import gettext as _
 from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -108,26 +110,31 @@ def check_draft(draft: OrderDraft) -> None:
     for field in ("customer", "product"):
         check_text(field, getattr(draft, field), MAX_TEXT, required=True)
     if not 1 <= draft.quantity <= MAX_INT:
-        raise InvalidField("quantity", f"must be a whole number from 1 to {MAX_INT:,}.")
+        raise InvalidField("quantity", _("must be a whole number from 1 to %(most)s.", most=format_decimal(MAX_INT)))
     if not EARLIEST_DUE <= draft.due_date <= LATEST_DUE:
-        raise InvalidField("due_date", f"must be between {EARLIEST_DUE} and {LATEST_DUE}.")
+        raise InvalidField(
+            "due_date", _("must be between %(first)s and %(last)s.", first=EARLIEST_DUE, last=LATEST_DUE)
+        )
     if draft.priority not in set(Priority):
-        raise InvalidField("priority", f"must be one of {', '.join(Priority)}.")
+        raise InvalidField("priority", _("must be one of %(values)s.", values=", ".join(Priority)))
     if not 1 <= len(draft.route) <= MAX_ROUTE_STEPS:
-        raise InvalidField("route", f"needs 1 to {MAX_ROUTE_STEPS} steps.")
+        raise InvalidField("route", _("needs 1 to %(most)s steps.", most=MAX_ROUTE_STEPS))
     if draft.number is not None and not is_number(draft.number):
-        raise InvalidField("number", "must look like WO-2026-0042: WO, a year and 0001 to 9999, then 10000 and on.")
+        raise InvalidField("number", _("must look like WO-2026-0042: WO, a year and 0001 to 9999, then 10000 and on."))
 
 
 def check_text(field: str, value: str | None, max_length: int, required: bool) -> None:
     """Raise InvalidField unless `value` is short enough, on one line, and (if required) not blank."""
     value = value or ""
     if required and not value.strip():
-        raise InvalidField(field, "is required.")
+        raise InvalidField(field, _("is required."))
     if len(value) > max_length:
-        raise InvalidField(field, f"may be at most {max_length} characters, not {len(value):,}.")
+        raise InvalidField(
+            field,
+            _("may be at most %(most)s characters, not %(count)s.", most=max_length, count=format_decimal(len(value))),
+        )
     if _CONTROL.search(value):
-        raise InvalidField(field, "may not contain control characters such as tabs or line breaks.")
+        raise InvalidField(field, _("may not contain control characters such as tabs or line breaks."))
 
 
 def is_number(number: str) -> bool:

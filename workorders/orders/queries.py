@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from flask_babel import format_decimal
+from flask_babel import gettext as _
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import joinedload
 
@@ -40,16 +42,18 @@ class OrderFilters:
         """Read filters from a query string. Raises BadInput naming the field that is wrong."""
         status = args.get("status") or OrderStatus.OPEN
         if status not in STATUS_FILTERS:
-            raise BadInput(f"status must be one of {', '.join(STATUS_FILTERS)}.")
+            raise BadInput(_("%(field)s must be one of %(values)s.", field="status", values=", ".join(STATUS_FILTERS)))
         priority = args.get("priority") or None
         if priority is not None and priority not in set(Priority):
-            raise BadInput(f"priority must be one of {', '.join(Priority)}.")
+            raise BadInput(_("%(field)s must be one of %(values)s.", field="priority", values=", ".join(Priority)))
         q = (args.get("q") or "").strip()
         if len(q) > MAX_QUERY_LENGTH:
-            raise BadInput(f"q may be at most {MAX_QUERY_LENGTH} characters.")
+            raise BadInput(_("%(field)s may be at most %(most)s characters.", field="q", most=MAX_QUERY_LENGTH))
         page = whole_number(args.get("page") or "1")
         if page is None or not 1 <= page <= MAX_PAGE:
-            raise BadInput(f"page must be a whole number from 1 to {MAX_PAGE:,}.")
+            raise BadInput(
+                _("%(field)s must be a whole number from 1 to %(most)s.", field="page", most=format_decimal(MAX_PAGE))
+            )
         return cls(status, priority, q, page, per_page)
 
     def query_args(self, **changes) -> dict[str, str | int]:
@@ -111,8 +115,11 @@ def list_orders(filters: OrderFilters) -> OrderPage:
     offset, size = (filters.page - 1) * filters.per_page, filters.per_page
     if more_finished and offset >= total:
         raise BadInput(
-            f"The list reaches {FINISHED_REACH:,} finished work orders, newest first: search by number, customer"
-            " or product to find older ones."
+            _(
+                "The list reaches %(reach)s finished work orders, newest first: search by number, customer or"
+                " product to find older ones.",
+                reach=format_decimal(FINISHED_REACH),
+            )
         )
     orders = []
     if offset < open_total:

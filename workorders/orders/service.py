@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from flask import current_app
+from flask_babel import format_decimal, ngettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, cast, func, insert, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -67,10 +70,25 @@ class Imported:
     message: str
 
 
+# What only supervisors may do, as SupervisorsOnly says it ("Only supervisors and admins may …").
+WHAT = {
+    "create": _l("create work orders"),
+    "cancel": _l("cancel work orders"),
+    "import": _l("import work orders"),
+    "workload": _l("see the workload"),
+}
+
+
+def _already(order: WorkOrder) -> str:
+    if order.status == OrderStatus.DONE:
+        return _("%(number)s is done already; nothing was changed.", number=order.number)
+    return _("%(number)s is cancelled already; nothing was changed.", number=order.number)
+
+
 def require_supervisor(actor: User, what: str) -> None:
-    """Raise SupervisorsOnly unless `actor` is a supervisor or an admin."""
+    """Raise SupervisorsOnly unless `actor` is a supervisor or an admin; `what` is one of WHAT, translated."""
     if not actor.is_supervisor:
-        raise SupervisorsOnly(f"Only supervisors and admins may {what}.")
+        raise SupervisorsOnly(_("Only supervisors and admins may %(what)s.", what=what))
 
 
 def create_work_order(actor: User, draft: OrderDraft) -> WorkOrder:
@@ -79,10 +97,10 @@ def create_work_order(actor: User, draft: OrderDraft) -> WorkOrder:
     `draft.number` is ignored: a new order always gets the next number. Raises SupervisorsOnly, InvalidField
     (naming the field), RuleBroken (the year's numbers are used up), Unavailable.
     """
-    require_supervisor(actor, "create work orders")
+    require_supervisor(actor, WHAT["create"])
     check_draft(draft)
     if draft.due_date < date.today():
-        raise InvalidField("due_date", "may not be in the past.")
+        raise InvalidField("due_date", _("may not be in the past."))
     processes = route_processes(draft.route)
     for attempt in range(1, NUMBER_ATTEMPTS + 1):
         number = None
@@ -97,7 +115,7 @@ def create_work_order(actor: User, draft: OrderDraft) -> WorkOrder:
             if number is None or not _number_taken(number):
                 raise
             current_app.logger.warning("work order number %s was taken; attempt %s", number, attempt)
-    raise Unavailable("No free work order number could be reserved just now; nothing was created.")
+    raise Unavailable(_("No free work order number could be reserved just now; nothing was created."))
 
 
 def route_processes(codes: list[str]) -> list[Process]:
@@ -105,7 +123,7 @@ def route_processes(codes: list[str]) -> list[Process]:
     found = {process.code: process for process in db.session.scalars(select(Process).where(Process.code.in_(codes)))}
     for code in codes:
         if code not in found:
-            raise InvalidField("route", f"names an unknown process {code!r}.")
+            raise InvalidField("route", _("names an unknown process %(code)r.", code=code))
     return [found[code] for code in codes]
 
 
@@ -141,9 +159,15 @@ def next_numbers(year: int, count: int, also_taken: Sequence[str] = ()) -> list[
     last = max([highest, *(serial_of(number) for number in also_taken if number.startswith(prefix))])
     if last + count > MAX_SERIAL:
         raise RuleBroken(
-            f"The work order numbers of {year} are used up: the highest is {format_number(year, last)}, and a"
-            f" number holds at most {NUMBER_LENGTH} characters, so {format_number(year, MAX_SERIAL)} is the last"
-            f" one; {count:,} more do not fit."
+            _(
+                "The work order numbers of %(year)s are used up: the highest is %(highest)s, and a number holds at"
+                " most %(length)s characters, so %(last)s is the last one; %(count)s more do not fit.",
+                year=year,
+                highest=format_number(year, last),
+                length=NUMBER_LENGTH,
+                last=format_number(year, MAX_SERIAL),
+                count=format_decimal(count),
+            )
         )
     return [format_number(year, n) for n in range(last + 1, last + count + 1)]
 
@@ -175,23 +199,29 @@ def cancel_work_order(actor: User, order_id: int, version: int, reason: str | No
     progress (its operator pauses it first); TaskConflict instead when that step was started after the version
     the user saw; InvalidField for a bad reason; Unavailable.
     """
-    require_supervisor(actor, "cancel work orders")
+    require_supervisor(actor, WHAT["cancel"])
     reason = (reason or "").strip()
     check_text("reason", reason, MAX_REASON, required=False)
     with _transaction():
         tasks, order = _lock_order(order_id)
         if order.status != OrderStatus.OPEN:
-            raise RuleBroken(f"{order.number} is {order.status} already; nothing was changed.")
+            raise RuleBroken(_already(order))
         _refuse_if_running(tasks, stale=version != sum(task.version for task in tasks))
         unfinished = [task for task in tasks if task.status in NOT_DONE]
+        # Kept as written here, a record; the history shows it in the viewer's language (tasks.labels.event_note).
         note = f"Work order cancelled: {reason}" if reason else "Work order cancelled"
         for task in unfinished:
             _cancel_task(task, actor, note)
         order.status = OrderStatus.CANCELLED
         db.session.flush()
         notify_cancelled(actor.id, unfinished)
-        steps = "step" if len(unfinished) == 1 else "steps"
-        return Cancelled(order.number, len(unfinished), f"You cancelled {order.number} ({len(unfinished)} {steps}).")
+        message = ngettext(
+            "You cancelled %(number)s (%(num)d step).",
+            "You cancelled %(number)s (%(num)d steps).",
+            len(unfinished),
+            number=order.number,
+        )
+        return Cancelled(order.number, len(unfinished), message)
 
 
 def _lock_order(order_id: int) -> tuple[list[Task], WorkOrder]:
@@ -218,12 +248,17 @@ def _refuse_if_running(tasks: list[Task], stale: bool) -> None:
     if running is None:
         return
     holder = running.assignee
-    who = f"{holder.display_name} ({holder.username})"
-    step = f"Step {running.sequence}, {running.process.name}, is in progress with {who}"
+    step = _(
+        "Step %(sequence)s, %(process)s, is in progress with %(name)s (%(username)s)",
+        sequence=running.sequence,
+        process=running.process.name,
+        name=holder.display_name,
+        username=holder.username,
+    )
     if stale:
-        detail = f"The work order changed since you saw it: {step}."
+        detail = _("The work order changed since you saw it: %(step)s.", step=step)
         raise TaskConflict(detail, task_id=running.id, current_owner=holder.username)
-    detail = f"{step}. Ask them to pause it, then cancel the work order."
+    detail = _("%(step)s. Ask them to pause it, then cancel the work order.", step=step)
     raise RuleBroken(detail, task_id=running.id, current_owner=holder.username)
 
 
@@ -253,7 +288,7 @@ def import_csv(actor: User | None, data: bytes) -> Imported:
     reason, the header being line 1), RuleBroken (the year's numbers are used up), Unavailable.
     """
     if actor is not None:
-        require_supervisor(actor, "import work orders")
+        require_supervisor(actor, WHAT["import"])
     processes = {process.code: process for process in db.session.scalars(select(Process))}
     rows = importer.read_rows(data, processes.keys())
     with _transaction():
@@ -264,7 +299,14 @@ def import_csv(actor: User | None, data: bytes) -> Imported:
         for row, number in zip(blank, next_numbers(date.today().year, len(blank), taken), strict=True):
             row.draft.number = number
         tasks = _insert_orders([row.draft for row in rows], processes, actor)
-    return Imported(len(rows), tasks, f"Imported {len(rows):,} work orders with {tasks:,} steps.")
+    message = ngettext(
+        "Imported %(count)s work order with %(steps)s steps.",
+        "Imported %(count)s work orders with %(steps)s steps.",
+        len(rows),
+        count=format_decimal(len(rows)),
+        steps=format_decimal(tasks),
+    )
+    return Imported(len(rows), tasks, message)
 
 
 def _check_numbers_free(rows: list[importer.ImportRow]) -> None:
@@ -341,4 +383,4 @@ def _transaction() -> Iterator[None]:
             yield
     except StaleDataError:
         # Only reachable without row locks (SQLite): a step changed between our read and our write.
-        raise TaskConflict("A step of this work order changed at the same moment; nothing was changed.") from None
+        raise TaskConflict(_("A step of this work order changed at the same moment; nothing was changed.")) from None

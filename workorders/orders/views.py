@@ -5,6 +5,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from workorders.errors import BadInput
@@ -47,13 +48,13 @@ def index() -> Response:
 
 
 @bp.get("/work-orders/new")
-@supervisors_only("create work orders")
+@supervisors_only(service.WHAT["create"])
 def new() -> Response:
     return _form_page(WorkOrderForm())
 
 
 @bp.post("/work-orders")
-@supervisors_only("create work orders")
+@supervisors_only(service.WHAT["create"])
 def create() -> Response:
     form = WorkOrderForm()
     try:
@@ -65,7 +66,13 @@ def create() -> Response:
     except InvalidField as error:
         form.show(error)
         return _form_page(form, status=400)
-    flash(f"You created {order.number} with {len(order.tasks)} steps.", "success")
+    message = ngettext(
+        "You created %(number)s with %(num)d step.",
+        "You created %(number)s with %(num)d steps.",
+        len(order.tasks),
+        number=order.number,
+    )
+    flash(message, "success")
     return _see_other(url_for(".detail", order_id=order.id))
 
 
@@ -80,7 +87,7 @@ def detail(order_id: str) -> str:
 
 
 @bp.post("/work-orders/<order_id>/cancel")
-@supervisors_only("cancel work orders")
+@supervisors_only(service.WHAT["cancel"])
 def cancel(order_id: str) -> Response:
     order_id = parse_id(order_id, "work order")
     form = CancelForm()
@@ -92,13 +99,13 @@ def cancel(order_id: str) -> Response:
 
 
 @bp.get("/work-orders/import")
-@supervisors_only("import work orders")
+@supervisors_only(service.WHAT["import"])
 def import_form() -> str:
     return render_template("orders/import.html", form=ImportForm(), columns=COLUMNS)
 
 
 @bp.post("/work-orders/import")
-@supervisors_only("import work orders")
+@supervisors_only(service.WHAT["import"])
 def import_file() -> Response | tuple[str, int]:
     form = ImportForm()
     if not form.validate():
@@ -112,7 +119,7 @@ def import_file() -> Response | tuple[str, int]:
 
 
 @bp.get("/workload")
-@supervisors_only("see the workload")
+@supervisors_only(service.WHAT["workload"])
 def workload() -> str:
     loads = load_workload(current_user, cap=int(current_app.config["TASK_CAP_PER_OPERATOR"]))
     return render_template("orders/workload.html", workload=loads)

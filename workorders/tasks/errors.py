@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from workorders.errors import DomainError, NotFound
+from workorders.tasks.labels import status_label
 
 if TYPE_CHECKING:
     from workorders.tasks.snapshots import Member, TaskSnapshot
@@ -35,18 +39,27 @@ class TaskConflict(TaskError):
     status = 409
     code = "task_conflict"
     can_retry = True
-    suggestion = "Refresh to see the task as it is now."
-    action_text = "Refresh"
+    suggestion = _l("Refresh to see the task as it is now.")
+    action_text = _l("Refresh")
 
     @classmethod
     def naming_holder(cls, task: TaskSnapshot) -> TaskConflict:
         """The conflict as the loser reads it: who has the task now, or that nobody does."""
         owner = task.assignee
         if owner is not None:
-            detail = f"{owner.display_name} ({owner.username}) has {task.label} now."
+            detail = _(
+                "%(name)s (%(username)s) has %(task)s now.",
+                name=owner.display_name,
+                username=owner.username,
+                task=task.label,
+            )
         else:
-            state = task.status.replace("_", " ")
-            detail = f"{task.label} changed since you saw it: it is {state} and nobody holds it."
+            state = status_label(task.status).lower()
+            detail = _(
+                "%(task)s changed since you saw it: it is %(status)s and nobody holds it.",
+                task=task.label,
+                status=state,
+            )
         return cls(detail, task=task, current_owner=owner.username if owner else None)
 
 
@@ -55,8 +68,8 @@ class NotAllowed(TaskError):
 
     status = 403
     code = "permission_denied"
-    suggestion = "Ask a supervisor of the department if this task should be yours."
-    action_text = "Refresh"
+    suggestion = _l("Ask a supervisor of the department if this task should be yours.")
+    action_text = _l("Refresh")
 
 
 class RuleBroken(TaskError):
@@ -64,10 +77,10 @@ class RuleBroken(TaskError):
 
     status = 400
     code = "business_rule"
-    suggestion = "Refresh the task, then choose an action it offers."
-    action_text = "Refresh"
+    suggestion = _l("Refresh the task, then choose an action it offers.")
+    action_text = _l("Refresh")
 
 
 class TaskNotFound(NotFound):
     def __init__(self, task_id: int):
-        super().__init__(f"There is no task {task_id}.", task_id=task_id)
+        super().__init__(_("There is no task %(id)s.", id=task_id), task_id=task_id)

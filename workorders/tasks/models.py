@@ -24,13 +24,6 @@ class TaskStatus(enum.StrEnum):
 
 NOT_DONE = (TaskStatus.OPEN, TaskStatus.IN_PROGRESS, TaskStatus.PAUSED)
 CLAIMABLE = (TaskStatus.OPEN, TaskStatus.PAUSED)
-STATUS_LABELS = {
-    TaskStatus.OPEN: "Open",
-    TaskStatus.IN_PROGRESS: "In progress",
-    TaskStatus.PAUSED: "Paused",
-    TaskStatus.DONE: "Done",
-    TaskStatus.CANCELLED: "Cancelled",
-}
 _STATUS_SQL = "', '".join(TaskStatus)
 # The predicates of the two partial indexes. Queries name statuses as literals too (tasks.queries.in_statuses), so
 # that PostgreSQL (in a generic plan too) and SQLite can tell that the index applies.

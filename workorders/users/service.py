@@ -27,16 +27,16 @@ def create_user(
     """Add a user. Raises BadInput for a bad or taken username, unknown role or department, or short password."""
     username = (username or "").strip().lower()
     if not USERNAME_PATTERN.match(username):
-        raise BadInput("A username is 1–64 lower-case letters, digits, '.', '-' or '_'.")
+        raise BadInput(_("A username is 1–64 lower-case letters, digits, '.', '-' or '_'."))
     if role not in set(Role):
-        raise BadInput(f"Role must be one of {', '.join(Role)}, not {role!r}.")
+        raise BadInput(_("Role must be one of %(values)s, not %(value)r.", values=", ".join(Role), value=role))
     if password is not None and len(password) < MIN_PASSWORD_LENGTH:
-        raise BadInput(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+        raise BadInput(_("A password needs at least %(least)s characters.", least=MIN_PASSWORD_LENGTH))
     departments = [department_by_code(code) for code in department_codes]
     if role != Role.ADMIN and not departments:
-        raise BadInput("Operators and supervisors need at least one department.")
+        raise BadInput(_("Operators and supervisors need at least one department."))
     if db.session.scalar(select(User.id).where(User.username == username)):
-        raise BadInput(f"User {username} exists already.")
+        raise BadInput(_("User %(username)s exists already.", username=username))
     user = User(
         username=username,
         display_name=(display_name or username).strip()[:120],
@@ -52,7 +52,7 @@ def create_user(
 def user_by_username(username: str) -> User:
     user = db.session.scalar(select(User).where(User.username == (username or "").strip().lower()))
     if user is None:
-        raise BadInput(f"There is no user {username!r}.")
+        raise BadInput(_("There is no user %(username)r.", username=username))
     return user
 
 
