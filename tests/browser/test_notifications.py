@@ -20,7 +20,9 @@ def assign(page, task_id: int, username: str, expect) -> None:
 
 
 @pytest.mark.parametrize("poll_seconds", [POLL_SECONDS])
-def test_an_operator_is_told_on_their_board_and_finds_it_in_the_list(open_page, expect, shop, make_task, poll_seconds):
+def test_an_operator_is_told_on_their_board_and_finds_it_in_the_list(
+    open_page, expect, shop, make_task, poll_seconds, screenshots
+):
     task = make_task(process=shop.offset)
     alice = open_page("alice")
     alice.evaluate("window.__marker = 'no reload'")
@@ -35,6 +37,7 @@ def test_an_operator_is_told_on_their_board_and_finds_it_in_the_list(open_page, 
     assert alice.evaluate("window.__marker") == "no reload"
     live = alice.locator("#messages")
     assert (live.get_attribute("role"), live.get_attribute("aria-live")) == ("status", "polite")
+    alice.screenshot(path=screenshots / "notifications-told-1280.png")
 
     alice.locator("#notifications-link").click()
     alice.wait_for_url("**/notifications")
@@ -42,6 +45,7 @@ def test_an_operator_is_told_on_their_board_and_finds_it_in_the_list(open_page, 
     expect(item).to_contain_text("Sam Supervisor assigned you")
     expect(item.locator("a")).to_have_attribute("href", f"/tasks/{task.id}")
     expect(alice.locator("#notification-count")).to_have_text("0")
+    alice.screenshot(path=screenshots / "notifications-list-1280.png", full_page=True)
 
 
 @pytest.mark.parametrize("poll_seconds", [POLL_SECONDS])
