@@ -8,7 +8,7 @@ PORT ?= 5000
 # The PostgreSQL tests use this server; without one they skip (unless REQUIRE_POSTGRES=1).
 export TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint format serve bench clean
+.PHONY: run test lint format serve bench messages translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,17 @@ bench: $(VENV)/.dev
 	$(BIN)/python -m bench.import_csv
 	$(BIN)/python -m bench.claims
 	$(BIN)/python -m bench.scale
+
+## messages: extract the strings of the code and templates and update both catalogs (docs/languages.md)
+messages: $(VENV)/.runtime
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 --add-location=file \
+		--sort-by-file --project="Work order task board" -o workorders/translations/messages.pot .
+	$(BIN)/pybabel update -i workorders/translations/messages.pot -d workorders/translations \
+		--no-fuzzy-matching --ignore-obsolete -w 120
+
+## translations: compile the catalogs (.po → .mo, committed with them)
+translations: $(VENV)/.runtime
+	$(BIN)/pybabel compile -d workorders/translations
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
