@@ -13,12 +13,15 @@ change to those tasks, and with nothing else (the argument is in docs/performanc
 - a task joins only by being created (open, in its department for good), and tasks are created only under the
   numbering lock (workorders/orders/service.py), so a new task's id is higher than any id a reader saw before:
   the highest id rises.
+
+The same statement also reads the viewer's unread notifications (their count and newest id, two scalar subqueries
+over a partial index), so a notification makes the next poll answer, and an unchanged poll is still one query.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -29,6 +32,7 @@ from workorders.departments.models import Department, Process
 from workorders.errors import BadInput
 from workorders.extensions import db
 from workorders.forms import whole_number
+from workorders.notifications.queries import Unread, kept_since, unread_columns, unread_of, with_unread
 from workorders.orders.models import PRIORITY_RANK, WorkOrder, number_order
 from workorders.tasks.models import CLAIMABLE, NOT_DONE, Task, TaskEvent, TaskStatus
 from workorders.tasks.snapshots import Member, StepPart, TaskSnapshot
@@ -134,6 +138,16 @@ class Board:
     def recent_days(self) -> int:
         return RECENT_DAYS
 
+    @property
+    def can_assign(self) -> bool:
+        """Whether the viewer may assign some row of this page (then the board offers the bulk assign)."""
+        return any("assign" in row.actions for row in self.rows)
+
+    @property
+    def assign_choices(self) -> list[Member]:
+        """Everyone the viewer may give some row of this page to: the bulk assign's select."""
+        return unique_members(row.assignee_choices for row in self.rows if "assign" in row.actions)
+
 
 @dataclass
 class MyTasks:
@@ -156,31 +170,38 @@ def _positive_int(raw: str | None, name: str, default: int, maximum: int) -> int
 
 def board_version(viewer: User, filters: BoardFilters) -> str:
     """What the live poll compares: a token that changes whenever an unfinished task of the departments this board
-    shows changes, joins or leaves (see the module's docstring), and on nothing else. One index-only query."""
+    shows changes, joins or leaves (see the module's docstring), or the viewer's unread notifications do, and on
+    nothing else. One index-only query."""
+    params = {"viewer_id": viewer.id, "kept_since": kept_since()}
     if filters.department == "all" or (filters.department is None and viewer.is_admin):
-        totals = db.session.execute(_VERSION_OF_ALL).one()
+        *totals, unread, newest = db.session.execute(_VERSION_OF_ALL, params).one()
     elif filters.department:
-        totals = db.session.execute(_VERSION_OF_CODE, {"code": filters.department}).one()
+        *totals, unread, newest = db.session.execute(_VERSION_OF_CODE, params | {"code": filters.department}).one()
     else:
-        totals = db.session.execute(_VERSION_OF_IDS, {"department_ids": sorted(viewer.department_ids())}).one()
-    return _version(totals, viewer, filters)
+        params["department_ids"] = sorted(viewer.department_ids())
+        *totals, unread, newest = db.session.execute(_VERSION_OF_IDS, params).one()
+    return _version(totals, viewer, filters, Unread(unread, newest))
 
 
 # The live poll's statements, built once on the plain table: the poll is the request every open board makes every
 # few seconds, and building a statement anew (and the ORM's handling of it) would cost it more than running it.
+# Each also reads the viewer's unread notifications (count, newest id), in the same round trip.
 _tasks = Task.__table__
 _TOTALS = (func.count(), func.coalesce(func.sum(_tasks.c.version), 0), func.coalesce(func.max(_tasks.c.id), 0))
+_UNREAD = unread_columns("viewer_id")
 _UNFINISHED = in_statuses(_tasks.c.status, NOT_DONE)
-_VERSION_OF_ALL = select(*_TOTALS).where(_UNFINISHED)
+_VERSION_OF_ALL = select(*_TOTALS, *_UNREAD).where(_UNFINISHED)
 _VERSION_OF_IDS = _VERSION_OF_ALL.where(_tasks.c.department_id.in_(bindparam("department_ids", expanding=True)))
 _VERSION_OF_CODE = _VERSION_OF_ALL.where(
     _tasks.c.department_id == select(Department.id).where(Department.code == bindparam("code")).scalar_subquery()
 )
 _FREE = and_(_tasks.c.assignee_id.is_(None), in_statuses(_tasks.c.status, CLAIMABLE))
-_MINE_OF_ALL = select(func.count().filter(_FREE), *_TOTALS).where(_UNFINISHED)
+_MINE_OF_ALL = select(func.count().filter(_FREE), *_TOTALS, *_UNREAD).where(_UNFINISHED)
 _MINE_OF_IDS = (
     select(
-        func.count().filter(_FREE, _tasks.c.department_id.in_(bindparam("department_ids", expanding=True))), *_TOTALS
+        func.count().filter(_FREE, _tasks.c.department_id.in_(bindparam("department_ids", expanding=True))),
+        *_TOTALS,
+        *_UNREAD,
     )
     .where(_UNFINISHED)
     .where(
@@ -192,12 +213,13 @@ _MINE_OF_IDS = (
 )
 
 
-def _version(totals, viewer: User, filters: BoardFilters | None) -> str:
-    """The token: count, sum of versions, highest id; and, for a board of "my departments", which those are now."""
+def _version(totals, viewer: User, filters: BoardFilters | None, unread: Unread) -> str:
+    """The token: count, sum of versions, highest id; for a board of "my departments", which those are now; then the
+    viewer's unread notifications (workorders/notifications/queries.py, `Unread.token`)."""
     token = ".".join(str(int(total)) for total in totals)
     if filters is None or (filters.department is None and not viewer.is_admin):
         token += "-" + ".".join(map(str, sorted(viewer.department_ids())))
-    return token
+    return with_unread(token, unread)
 
 
 def load_board(viewer: User, filters: BoardFilters) -> Board:
@@ -214,7 +236,9 @@ def load_board(viewer: User, filters: BoardFilters) -> Board:
     # A person or a search narrows what is counted, not what the version covers (the departments): then it is a
     # query of its own.
     narrowed = filters.assignee or filters.q
-    version = board_version(viewer, filters) if narrowed else _version(totals, viewer, filters)
+    # The viewer's unread notifications as loaded with them (at the start of the request: a notification landing
+    # since then makes the next poll announce it, never miss it).
+    version = board_version(viewer, filters) if narrowed else _version(totals, viewer, filters, unread_of(viewer))
     page = _page_of_tasks(viewer, filters, counts)
     return Board(_rows(viewer, page.tasks), filters, counts, page.total, departments, version, page.more_finished)
 
@@ -339,12 +363,13 @@ def load_my_tasks(viewer: User, limit: int) -> MyTasks:
 
 def _mine_tally(viewer: User) -> tuple[int, str]:
     """How many free tasks My tasks would list, and its version (as `board_version`). One query."""
+    params = {"viewer_id": viewer.id, "kept_since": kept_since()}
     if viewer.is_admin:
-        free_total, *totals = db.session.execute(_MINE_OF_ALL).one()
+        free_total, *totals, unread, newest = db.session.execute(_MINE_OF_ALL, params).one()
     else:
-        params = {"viewer_id": viewer.id, "department_ids": sorted(viewer.department_ids())}
-        free_total, *totals = db.session.execute(_MINE_OF_IDS, params).one()
-    return free_total, _version(totals, viewer, None)
+        params["department_ids"] = sorted(viewer.department_ids())
+        free_total, *totals, unread, newest = db.session.execute(_MINE_OF_IDS, params).one()
+    return free_total, _version(totals, viewer, None, Unread(unread, newest))
 
 
 def _free_in_departments(viewer: User):
@@ -502,6 +527,12 @@ def _blocking_steps(tasks: list[Task]) -> dict[int, StepPart]:
         if earlier and earlier[-1].status != TaskStatus.DONE:
             blockers[task.id] = StepPart(earlier[-1].sequence, earlier[-1].process.name)
     return blockers
+
+
+def unique_members(groups: Iterable[Sequence[Member]]) -> list[Member]:
+    """The members of these lists, each once, by name."""
+    members = {member.id: member for group in groups for member in group}
+    return sorted(members.values(), key=lambda member: (member.display_name, member.username))
 
 
 def assignee_choices(department_ids: set[int]) -> dict[int, list[Member]]:

@@ -28,6 +28,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 from workorders.extensions import db
+from workorders.notifications.service import notify_holder_changes
 from workorders.orders.models import OrderStatus, WorkOrder
 from workorders.tasks import statements as sql
 from workorders.tasks.errors import NotAllowed, RuleBroken, TaskConflict, TaskError, TaskNotFound
@@ -129,26 +130,48 @@ def assign(task_id: int, actor: User, version: int, assignee: str | None) -> Out
     """
 
     def decide(task: TaskSnapshot) -> Decision:
-        if not actor.supervises(task.department_id):
-            _refuse(task, version, NotAllowed, "Only a supervisor of the department may assign its tasks.")
-        if _assignee_seen_at(task, version) != task.assignee_id:
-            raise TaskConflict.naming_holder(task)
-        if task.status not in NOT_DONE:
-            _refuse(task, version, RuleBroken, _state_reason(task, "assigned"))
-        new_holder = _assignable_person(assignee, task)
-        who = new_holder.display_name if new_holder else "nobody"
-        if (new_holder.id if new_holder else None) == task.assignee_id:
-            return Outcome(task, False, f"{task.label} is already assigned to {who}.")
-        paused = TaskStatus.PAUSED if task.status == TaskStatus.IN_PROGRESS else None
-        return Change(
-            "assign" if new_holder else "unassign",
-            f"You assigned {task.label} to {who}.",
-            assignee=new_holder,
-            status=paused,
-            cap_holder=new_holder,
+        return decide_assign(
+            task,
+            actor,
+            version,
+            seen_holder=lambda: _assignee_seen_at(task, version),
+            new_holder=lambda: _assignable_person(assignee, task),
         )
 
     return _act(task_id, actor, decide)
+
+
+def decide_assign(
+    task: TaskSnapshot,
+    actor: User,
+    version: int,
+    seen_holder: Callable[[], int | None],
+    new_holder: Callable[[], Person | None],
+) -> Decision:
+    """Assign's rules on a locked task, for `assign` and `bulk.assign_many` alike (the cap is checked on writing).
+
+    `seen_holder()` is who held the task at `version` (-1: a version it never had); `new_holder()` is the person
+    to give it to, or raises RuleBroken. Both are asked only when the rules get that far. Raises TaskConflict,
+    NotAllowed, RuleBroken.
+    """
+    if not actor.supervises(task.department_id):
+        _refuse(task, version, NotAllowed, "Only a supervisor of the department may assign its tasks.")
+    if seen_holder() != task.assignee_id:
+        raise TaskConflict.naming_holder(task)
+    if task.status not in NOT_DONE:
+        _refuse(task, version, RuleBroken, _state_reason(task, "assigned"))
+    person = new_holder()
+    who = person.display_name if person else "nobody"
+    if (person.id if person else None) == task.assignee_id:
+        return Outcome(task, False, f"{task.label} is already assigned to {who}.")
+    paused = TaskStatus.PAUSED if task.status == TaskStatus.IN_PROGRESS else None
+    return Change(
+        "assign" if person else "unassign",
+        f"You assigned {task.label} to {who}.",
+        assignee=person,
+        status=paused,
+        cap_holder=person,
+    )
 
 
 def start(task_id: int, actor: User, version: int) -> Outcome:
@@ -232,6 +255,8 @@ def _act(
                     return replace(decision, choices=_choices(actor, task))
                 written = _write(task, decision, actor, lock_user_id)
                 if written is not None:
+                    if written.assignee_id != task.assignee_id:
+                        notify_holder_changes(actor.id, [(task, written)])
                     if decision.action == "complete":
                         _close_work_order_if_done(written.work_order_id)
                     return Outcome(written, True, decision.message, choices=_choices(actor, written))
@@ -320,10 +345,15 @@ def _check_cap(holder: Person, cap: int, task: TaskSnapshot, actor: User) -> Non
     """Raise RuleBroken when `holder` already holds as many unfinished tasks as the shop allows."""
     held = db.session.connection().execute(sql.COUNT_HELD, {"holder_id": holder.id}).scalar_one()
     if held >= cap:
-        who = "You hold" if holder.id == actor.id else f"{holder.display_name} holds"
-        raise RuleBroken(
-            f"{who} {held} unfinished tasks, the most allowed ({cap}). Finish or release one first.", task=task
-        )
+        raise cap_reached(holder, held, cap, task, actor)
+
+
+def cap_reached(holder: Person, held: int, cap: int, task: TaskSnapshot, actor: User) -> RuleBroken:
+    """The refusal of a task for `holder`, who holds `held` unfinished tasks: the most the shop allows."""
+    who = "You hold" if holder.id == actor.id else f"{holder.display_name} holds"
+    return RuleBroken(
+        f"{who} {held} unfinished tasks, the most allowed ({cap}). Finish or release one first.", task=task
+    )
 
 
 def _cap() -> int:
@@ -381,8 +411,13 @@ def _assignable_person(username: str | None, task: TaskSnapshot) -> Person | Non
         )
     ).one_or_none()
     if found is None:
-        raise RuleBroken(f"{username!r} is not an active member of {task.department.name}.", task=task)
+        raise unfit_assignee(username, task)
     return Person(found.id, found.username, found.display_name)
+
+
+def unfit_assignee(username: str, task: TaskSnapshot) -> RuleBroken:
+    """The refusal of an assignee who is not an active member of the task's department."""
+    return RuleBroken(f"{username!r} is not an active member of {task.department.name}.", task=task)
 
 
 def _close_work_order_if_done(order_id: int) -> None:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from functools import cache
 
-from sqlalchemy import Update, bindparam, func, insert, select, true, update
+from sqlalchemy import Update, bindparam, func, insert, select, text, true, update
 
 from workorders.departments.models import Department, Process
 from workorders.orders.models import WorkOrder
 from workorders.tasks.models import NOT_DONE, Task, TaskEvent, TaskStatus
 from workorders.tasks.snapshots import DepartmentPart, OrderPart, Person, ProcessPart, StepPart, TaskSnapshot
-from workorders.users.models import User
+from workorders.users.models import User, user_departments
 
 tasks = Task.__table__
 events = TaskEvent.__table__
@@ -24,7 +24,7 @@ processes = Process.__table__
 departments = Department.__table__
 
 
-def _lock_task(lock_user: bool = False):
+def _lock_task(lock_user: bool = False, many: bool = False):
     """The task row locked, with all its row shows; the lock is taken in a CTE and the rest joined outside it.
 
     Joined in the locking SELECT itself, PostgreSQL would, after waiting for the lock, re-check the task's new
@@ -34,8 +34,15 @@ def _lock_task(lock_user: bool = False):
     With `lock_user`, the same statement then locks the user row :user_id (the claimant's, for the cap), saving
     a round trip. That lock's CTE reads the task's, so the task is always locked first: the documented order
     (tasks → work order → users) holds within the statement too.
+
+    With `many`, every task of the list :task_ids, locked in id order (the CTE's ORDER BY runs below its row
+    locks), so that two transactions locking overlapping sets of tasks never wait for each other in a circle.
     """
-    locked = select(tasks).where(tasks.c.id == bindparam("task_id")).with_for_update().cte("locked")
+    if many:
+        wanted = tasks.c.id.in_(bindparam("task_ids", expanding=True))
+        locked = select(tasks).where(wanted).order_by(tasks.c.id).with_for_update().cte("locked")
+    else:
+        locked = select(tasks).where(tasks.c.id == bindparam("task_id")).with_for_update().cte("locked")
     prev, prev_process = tasks.alias("prev"), processes.alias("prev_process")
     blocker, blocker_process, holder = tasks.alias("blocker"), processes.alias("blocker_process"), users.alias("holder")
     previous_step = (
@@ -59,7 +66,7 @@ def _lock_task(lock_user: bool = False):
         .outerjoin(blocker, blocker.c.id == previous_step)
         .outerjoin(blocker_process, blocker_process.c.id == blocker.c.process_id)
     )
-    return select(
+    statement = select(
         *(locked.c[name] for name in ("id", "work_order_id", "department_id", "sequence", "status", "version")),
         *(locked.c[name] for name in ("planned_qty", "good_qty", "scrap_qty", "updated_at", "assignee_id")),
         *(orders.c[name] for name in ("number", "customer", "product", "quantity", "priority", "due_date")),
@@ -74,6 +81,7 @@ def _lock_task(lock_user: bool = False):
         blocker.c.sequence.label("blocker_sequence"),
         blocker_process.c.name.label("blocker_name"),
     ).select_from(_with_user_lock(joined, locked) if lock_user else joined)
+    return statement.order_by(locked.c.id) if many else statement
 
 
 def _with_user_lock(joined, locked):
@@ -89,6 +97,7 @@ def _with_user_lock(joined, locked):
 
 LOCK_TASK = _lock_task()
 LOCK_TASK_AND_USER = _lock_task(lock_user=True)
+LOCK_TASKS = _lock_task(many=True)
 LOCK_USER = select(users.c.id).where(users.c.id == bindparam("user_id")).with_for_update()
 HOLDER = select(users.c.username, users.c.display_name, users.c.active).where(users.c.id == bindparam("user_id"))
 INSERT_EVENT = insert(events)
@@ -139,6 +148,58 @@ def update_task_and_log(columns: tuple[str, ...], capped: bool):
     values = select(*(bindparam(f"event_{name}", type_=events.c[name].type) for name in EVENT_COLUMNS))
     statement = insert(events).from_select(list(EVENT_COLUMNS), values.where(select(updated.c.id).exists()))
     return statement.returning(events.c.id)
+
+
+# Bulk assign (workorders/tasks/bulk.py): a constant number of statements however many tasks.
+HOLDERS = select(users.c.id, users.c.username, users.c.display_name, users.c.active).where(
+    users.c.id.in_(bindparam("user_ids", expanding=True))
+)
+HISTORY = (
+    select(events.c.task_id, events.c.version, events.c.to_assignee_id)
+    .where(events.c.task_id.in_(bindparam("task_ids", expanding=True)), events.c.version <= bindparam("newest"))
+    .order_by(events.c.task_id, events.c.version)
+)
+
+
+def _assignee(lock: bool):
+    """The active user :username, with each department they belong to (a row each, or one with no department);
+    with `lock`, their row is locked (in a CTE, as the tasks' are: see `_lock_task`)."""
+    me = select(users.c.id, users.c.username, users.c.display_name).where(
+        users.c.username == bindparam("username"), users.c.active.is_(True)
+    )
+    me = (me.with_for_update() if lock else me).cte("me")
+    return select(me.c.id, me.c.username, me.c.display_name, user_departments.c.department_id).select_from(
+        me.outerjoin(user_departments, user_departments.c.user_id == me.c.id)
+    )
+
+
+ASSIGNEE = _assignee(lock=False)
+LOCK_ASSIGNEE = _assignee(lock=True)
+# PostgreSQL: every applied task of a bulk assign updated (with the version compare) and its event written, in one
+# statement whatever the count; the per-task values come as arrays, so the statement's text never changes.
+ASSIGN_MANY = text(
+    """
+WITH change AS (
+    SELECT * FROM unnest(
+        CAST(:task_ids AS integer[]), CAST(:seen AS integer[]), CAST(:from_assignee_ids AS integer[]),
+        CAST(:from_statuses AS text[]), CAST(:to_statuses AS text[])
+    ) AS change (task_id, seen, from_assignee_id, from_status, to_status)
+), updated AS (
+    UPDATE tasks
+    SET assignee_id = CAST(:assignee_id AS integer), status = change.to_status, version = change.seen + 1,
+        updated_at = :now
+    FROM change
+    WHERE tasks.id = change.task_id AND tasks.version = change.seen
+    RETURNING tasks.id
+)
+INSERT INTO task_events
+    (task_id, actor_id, action, from_assignee_id, to_assignee_id, from_status, to_status, version)
+SELECT change.task_id, CAST(:actor_id AS integer), CAST(:action AS text), change.from_assignee_id,
+    CAST(:assignee_id AS integer), change.from_status, change.to_status, change.seen + 1
+FROM change JOIN updated ON updated.id = change.task_id
+RETURNING task_id
+"""
+)
 
 
 def snapshot(row) -> TaskSnapshot:
