@@ -1,5 +1,5 @@
-// Opens the error dialog as a real modal and puts focus back where it was, and keeps the live board from
-// refreshing under someone's hands. Nothing else lives here.
+// Opens the error dialog as a real modal and puts focus back where it was, keeps the live board from refreshing
+// under someone's hands, and ticks the bulk assign's boxes in place. Nothing else lives here.
 (function () {
   "use strict";
   let returnFocusTo = null;
@@ -56,9 +56,15 @@
     if (board.querySelector("details[open]")) return true;
     const active = document.activeElement;
     if (active && board.contains(active) && active.matches("input, select, textarea")) return true;
-    return Array.from(board.querySelectorAll("form.assign select")).some(function (select) {
-      return select.selectedIndex >= 0 && !select.options[select.selectedIndex].defaultSelected;
-    });
+    if (board.querySelector('input[name="task"]:checked')) return true;  // tasks ticked for the bulk assign
+    return Array.from(board.querySelectorAll("form.assign select, form.bulk select")).some(changedByHand);
+  }
+
+  // A select with no option marked `selected` (a free task's "Nobody") starts on its first option.
+  function changedByHand(select) {
+    const options = Array.from(select.options);
+    const start = options.find(function (option) { return option.defaultSelected; }) || options[0];
+    return select.selectedIndex >= 0 && options[select.selectedIndex] !== start;
   }
 
   document.addEventListener("htmx:beforeRequest", function (event) {
@@ -80,6 +86,18 @@
     const dialog = control.closest("dialog");
     // htmx has already read the refresh button's hx-get by now; closing does not cancel that request.
     setTimeout(function () { dialog.close(); }, 0);
+  });
+
+  // "Select all shown" and "Clear" reload the board with every box ticked or none (that is how they work without
+  // JavaScript); here they tick or clear the boxes in place.
+  document.addEventListener("click", function (event) {
+    const link = event.target.closest("a[data-select]");
+    if (!link) return;
+    event.preventDefault();
+    const tick = link.dataset.select === "all";
+    document.querySelectorAll('input[name="task"][form="bulk-assign"]').forEach(function (box) {
+      box.checked = tick;
+    });
   });
 
   // Our own 4xx/503 answers are outcomes the page shows, not failures: a dialog the server sends to the modal slot

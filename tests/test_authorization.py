@@ -152,6 +152,19 @@ def _action(action: str, task_of: Callable, api: bool, **fields) -> Callable[[Wo
     return call
 
 
+def _bulk_assign(api: bool) -> Callable[[World], Call]:
+    """A bulk assign of two open Printing tasks to bob, with the versions they have."""
+
+    def call(world: World) -> Call:
+        tasks = [world.open_task(), world.open_task()]
+        if api:
+            return Call(json={"assignee": "bob", "tasks": [{"id": task.id, "version": task.version} for task in tasks]})
+        ticked = [f"{task.id}:{task.version}" for task in tasks]
+        return Call(data={"task": ticked, "assignee": "bob", "next": "/tasks/mine"})
+
+    return call
+
+
 # The task each action is tried on, the fields it takes and who may do it.
 TASK_ACTION_CASES = {
     "claim": (World.open_task, {}, MEMBERS),
@@ -192,10 +205,12 @@ TABLE = [
     Row("tasks.mine", "GET", LOGGED_IN),
     Row("tasks.row", "GET", LOGGED_IN, _task),
     Row("tasks.detail", "GET", LOGGED_IN, _task),
+    Row("notifications.index", "GET", LOGGED_IN),
     *[
         Row("tasks.act", "POST", expect, _action(name, task_of, False, **fields), (303,), "/tasks/mine", True, name)
         for name, (task_of, fields, expect) in TASK_ACTION_CASES.items()
     ],
+    Row("tasks.assign_many", "POST", DEPARTMENT_SUPERVISORS, _bulk_assign(False), (303,), "/tasks/mine", True),
     Row("orders.index", "GET", LOGGED_IN),
     Row("orders.new", "GET", SUPERVISORS),
     Row("orders.create", "POST", SUPERVISORS, _new_order, ok=(303,), writes=True),
@@ -226,6 +241,8 @@ TABLE = [
     Row("api.openapi", "GET", PUBLIC),
     Row("api.tasks", "GET", _api(LOGGED_IN)),
     Row("api.task", "GET", _api(LOGGED_IN), _task),
+    Row("api.notifications", "GET", _api(LOGGED_IN)),
+    Row("api.assign_many", "POST", _api(DEPARTMENT_SUPERVISORS), _bulk_assign(True), writes=True),
     *[
         Row("api.act", "POST", _api(expect), _action(name, task_of, True, **fields), writes=True, variant=name)
         for name, (task_of, fields, expect) in TASK_ACTION_CASES.items()

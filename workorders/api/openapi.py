@@ -4,9 +4,13 @@ from typing import Any
 
 from workorders.api.schemas import ACTION_FIELDS
 from workorders.forms import MAX_INT
+from workorders.notifications.models import NotificationKind
+from workorders.notifications.queries import LIST_LIMIT as NOTIFICATIONS_LISTED
+from workorders.tasks.bulk import MAX_TASKS
 from workorders.tasks.models import TaskStatus
 from workorders.tasks.queries import STATUS_FILTERS
 
+BULK_OUTCOMES = ["assigned", "task_conflict", "permission_denied", "business_rule", "not_found"]
 ERROR_CODES = ["task_conflict", "permission_denied", "business_rule", "not_found", "unavailable", "unauthorized"]
 WHOLE = {"type": "integer", "minimum": 0, "maximum": MAX_INT}
 NULLABLE_STRING = {"type": ["string", "null"]}
@@ -82,8 +86,44 @@ def _schemas() -> dict[str, Any]:
         "ActionResult": _object({"task": _ref("Task"), "already_claimed": {"type": "boolean"}}),
         "Retry": _object(retry_fields),
         "Error": _object(error_fields),
+        **_notification_schemas(),
+        **_bulk_schemas(),
         **{f"{action.title()}Body": _body(fields) for action, fields in ACTION_FIELDS.items()},
     }
+
+
+def _bulk_schemas() -> dict[str, Any]:
+    seen = _object({"id": WHOLE, "version": WHOLE})
+    body = _object(
+        {
+            "assignee": {**NULLABLE_STRING, "maxLength": 64, "description": "Username; null or '' unassigns."},
+            "tasks": {"type": "array", "items": seen, "minItems": 1, "maxItems": MAX_TASKS},
+        }
+    )
+    result = _object(
+        {
+            "id": {"type": "integer"},
+            "outcome": {"type": "string", "enum": BULK_OUTCOMES},
+            "task": {"oneOf": [_ref("Task"), {"type": "null"}]},
+            "current_owner": NULLABLE_STRING,
+            "detail": {"type": "string"},
+        }
+    )
+    results = {"results": {"type": "array", "items": _ref("BulkAssignResult")}, "assigned": WHOLE}
+    return {"BulkAssignBody": body, "BulkAssignResult": result, "BulkAssignResults": _object(results)}
+
+
+def _notification_schemas() -> dict[str, Any]:
+    notification = {
+        "id": WHOLE,
+        "kind": {"type": "string", "enum": list(NotificationKind)},
+        "task_id": WHOLE,
+        "text": {"type": "string", "description": "What happened, in the token owner's language."},
+        "created_at": {"type": "string", "format": "date-time"},
+        "read": {"type": "boolean", "description": "Whether it had been read before this request."},
+    }
+    items = {"type": "array", "items": _ref("Notification"), "maxItems": NOTIFICATIONS_LISTED}
+    return {"Notification": _object(notification), "NotificationList": _object({"items": items, "unread": WHOLE})}
 
 
 def _object(properties: dict) -> dict:
@@ -131,6 +171,57 @@ def _action_path(action: str) -> dict:
     }
 
 
+def _bulk_assign_path() -> dict:
+    results = {"content": _json(_ref("BulkAssignResults"))}
+    either = {"content": _json({"oneOf": [_ref("BulkAssignResults"), _ref("Error")]})}
+    return {
+        "post": {
+            "operationId": "assignTasks",
+            "summary": (
+                "Supervisors: give several tasks to one person (or to nobody) in one transaction, locked in id order;"
+                " each task gets the outcome a single assign would give it, and the ones that apply are applied."
+            ),
+            "requestBody": {"required": True, "content": _json(_ref("BulkAssignBody"))},
+            "responses": {
+                "200": {"description": "Every task applied (or was theirs already).", **results},
+                "400": {"description": f"{ERROR_RESPONSES['400']} Bad input changes nothing (Error).", **either},
+                "403": {"description": "No conflict, and the first refusal is permission_denied.", **results},
+                "404": {"description": "No conflict, and the first refusal is a task that does not exist.", **results},
+                "409": {"description": "At least one task conflicted; each names its current owner.", **results},
+                **_errors("401", "415", "503"),
+            },
+        }
+    }
+
+
+def _notifications_path() -> dict:
+    mark_read = {
+        "name": "mark_read",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string", "enum": ["1", "0", "true", "false"]},
+        "description": "1: mark the listed ones read, as the /notifications page does when it shows them. Default 0.",
+    }
+    return {
+        "get": {
+            "operationId": "listNotifications",
+            "summary": (
+                f"The caller's notifications, newest first (at most {NOTIFICATIONS_LISTED}; older than"
+                " NOTIFICATION_KEEP_DAYS left out), and how many are unread: tasks someone else assigned to them"
+                " (assigned), took from them (unassigned) or cancelled with their work order (cancelled). Read-only"
+                " unless mark_read=1, so a script polling it does not mark read what the person has not seen; with"
+                " mark_read=1 the listed ones are marked read, `read` still tells which were new, and `unread`"
+                " counts what is left."
+            ),
+            "parameters": [mark_read],
+            "responses": {
+                "200": {"description": "The list.", "content": _json(_ref("NotificationList"))},
+                **_errors("400", "401", "503"),
+            },
+        }
+    }
+
+
 def openapi_document() -> dict[str, Any]:
     """The whole document, served at /api/v1/openapi.json."""
     paths = {
@@ -156,7 +247,9 @@ def openapi_document() -> dict[str, Any]:
                 },
             }
         },
+        "/tasks/assign": _bulk_assign_path(),
         **{f"/tasks/{{task_id}}/{action}": _action_path(action) for action in ACTION_FIELDS},
+        "/notifications": _notifications_path(),
         "/openapi.json": {
             "get": {
                 "operationId": "openapi",

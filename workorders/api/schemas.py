@@ -64,7 +64,45 @@ def action_arguments(action: str, task_id: int) -> dict[str, Any]:
     return arguments
 
 
-def _whole_number(body: dict, name: str, task_id: int) -> int:
+BULK_FIELDS = ("assignee", "tasks")
+SEEN_FIELDS = ("id", "version")
+
+
+def bulk_assign_arguments() -> dict[str, Any]:
+    """`assign_many`'s arguments from `{"assignee": "omar" | null, "tasks": [{"id": 1, "version": 3}, …]}`.
+
+    `assignee` must be sent (null: nobody), so that a forgotten field never unassigns a shift's tasks. Raises
+    BadInput (400) or UnsupportedMediaType (415); the list's length and repeats are the service's to check.
+    """
+    body = _json_object('{"assignee": "omar", "tasks": [{"id": 1, "version": 3}]}')
+    unknown = sorted(set(body) - set(BULK_FIELDS))
+    if unknown:
+        raise BadInput(f"Unknown field {unknown[0]!r}; a bulk assign takes assignee and tasks.")
+    if "assignee" not in body:
+        raise BadInput("assignee is required: a username, or null for nobody.")
+    tasks = body.get("tasks")
+    if not isinstance(tasks, list) or not all(isinstance(task, dict) for task in tasks):
+        raise BadInput('tasks must be a list of objects, e.g. [{"id": 1, "version": 3}].')
+    seen = []
+    for task in tasks:
+        unknown = sorted(set(task) - set(SEEN_FIELDS))
+        if unknown:
+            raise BadInput(f"Unknown field {unknown[0]!r} in tasks; each task takes id and version.")
+        seen.append((_whole_number(task, "id", None), _whole_number(task, "version", None)))
+    return {"assignee": _username(body["assignee"], None), "seen": seen}
+
+
+def _json_object(example: str) -> dict:
+    """The request's JSON body, which must be an object. Raises UnsupportedMediaType or BadInput."""
+    if not request.is_json:
+        raise UnsupportedMediaType("The body must be JSON (Content-Type: application/json).")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadInput(f"The body must be a JSON object, e.g. {example}.")
+    return body
+
+
+def _whole_number(body: dict, name: str, task_id: int | None) -> int:
     if name not in body:
         raise BadInput(f"{name} is required.", task_id=task_id)
     value = body[name]
@@ -74,7 +112,7 @@ def _whole_number(body: dict, name: str, task_id: int) -> int:
     return value
 
 
-def _username(value: Any, task_id: int) -> str | None:
+def _username(value: Any, task_id: int | None) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str) or len(value) > 64:

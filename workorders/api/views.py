@@ -5,9 +5,10 @@ from flask_login import current_user
 
 from workorders.api import auth
 from workorders.api.openapi import openapi_document
-from workorders.api.schemas import action_arguments, task_json
+from workorders.api.schemas import action_arguments, bulk_assign_arguments, task_json
 from workorders.errors import NotFound
 from workorders.forms import parse_id
+from workorders.tasks import bulk
 from workorders.tasks.errors import TaskNotFound
 from workorders.tasks.queries import BoardFilters, list_tasks, load_row
 from workorders.tasks.service import ACTIONS
@@ -50,6 +51,25 @@ def task(task_id: str) -> Response:
     if row is None:
         raise TaskNotFound(task_id)
     return jsonify({"task": task_json(row.task)})
+
+
+@bp.post("/tasks/assign")
+def assign_many() -> Response:
+    """Bulk assign: each task's result, with the status of the whole (SPEC "JSON API")."""
+    outcome = bulk.assign_many(current_user, **bulk_assign_arguments())
+    results = [
+        {
+            "id": result.task_id,
+            "outcome": result.outcome,
+            "task": task_json(result.task) if result.task is not None else None,
+            "current_owner": result.current_owner,
+            "detail": result.detail,
+        }
+        for result in outcome.results
+    ]
+    response = jsonify({"results": results, "assigned": outcome.assigned})
+    response.status_code = outcome.status
+    return response
 
 
 @bp.post("/tasks/<task_id>/<action>")

@@ -1,10 +1,10 @@
 """The fields each task action takes."""
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, StringField
-from wtforms.validators import Length, Optional
+from wtforms import Field, HiddenField, StringField
+from wtforms.validators import Length, Optional, ValidationError
 
-from workorders.forms import NonNegativeIntegerField, next_path
+from workorders.forms import MAX_INT, NonNegativeIntegerField, next_path, whole_number
 
 
 class ActionForm(FlaskForm):
@@ -33,6 +33,40 @@ class CompleteForm(ActionForm):
 
     def service_args(self) -> dict:
         return {**super().service_args(), "good_qty": self.good_qty.data, "scrap_qty": self.scrap_qty.data}
+
+
+class SeenTasksField(Field):
+    """The repeated `task` field of the bulk assign: `{id}:{version}` per task, as the board's checkboxes send it,
+    both whole numbers 0 … 2³¹−1. `data` is the list of (id, version) pairs, in the order sent."""
+
+    def process_formdata(self, valuelist):
+        self.data = []
+        for raw in valuelist:
+            task_id, colon, version = raw.strip().partition(":")
+            numbers = (whole_number(task_id), whole_number(version))
+            if not colon or None in numbers or max(numbers) > MAX_INT:
+                raise ValueError(f"Each task is sent as id:version, both whole numbers, not {raw[:30]!r}.")
+            self.data.append(numbers)
+
+
+class BulkAssignForm(FlaskForm):
+    """Several tasks (ticked on the board) to one person; an empty assignee is nobody."""
+
+    task = SeenTasksField("task")
+    # No Optional(): it would end the checks before validate_assignee, which tells empty from not sent.
+    assignee = StringField("assignee", validators=[Length(max=64)])
+    next = HiddenField(validators=[Optional(), Length(max=2000)])
+
+    def validate_assignee(self, field) -> None:
+        # Sent empty it means nobody; not sent at all (the select left at its prompt), it is a choice not made.
+        if not field.raw_data:
+            raise ValidationError("Choose whom to give the ticked tasks to, or Nobody.")
+
+    def service_args(self) -> dict:
+        return {"assignee": (self.assignee.data or "").strip() or None, "seen": self.task.data or []}
+
+    def next_url(self) -> str | None:
+        return next_path(self.next)
 
 
 FORMS = {

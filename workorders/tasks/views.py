@@ -5,9 +5,11 @@ from flask_login import current_user, login_required
 
 from workorders.errors import BadInput, DomainError, render_error
 from workorders.forms import parse_id
-from workorders.htmx import current_path, is_htmx, vary_on_htmx
+from workorders.htmx import current_path, is_htmx, retarget, vary_on_htmx
+from workorders.notifications.views import poll_answer
+from workorders.tasks import bulk
 from workorders.tasks.errors import TaskConflict, TaskNotFound
-from workorders.tasks.forms import FORMS
+from workorders.tasks.forms import FORMS, BulkAssignForm
 from workorders.tasks.queries import (
     BoardFilters,
     board_version,
@@ -32,33 +34,42 @@ def require_login() -> None:
 
 @bp.get("")
 def board() -> Response:
-    """The board page; for htmx the board fragment, or 204 when nothing changed `since` the version it has."""
+    """The board page; for htmx the board fragment, or 204 when nothing changed `since` the version it has (or the
+    notifications' news alone, when only they changed)."""
     filters = BoardFilters.parse(request.args, per_page=current_app.config["BOARD_PAGE_SIZE"])
-    since = request.args.get("since")
-    if is_htmx() and since and since == board_version(current_user, filters):
-        return vary_on_htmx(Response(status=204))
+    since, news = request.args.get("since"), ""
+    if is_htmx() and since:
+        version = board_version(current_user, filters)
+        answer, news = poll_answer(since, version, url_for(".board", since=version, **filters.query_args()))
+        if answer is not None:
+            return vary_on_htmx(answer)
     context = {
         "board": load_board(current_user, filters),
         "return_to": url_for(".board", **filters.query_args()),
         "poll_seconds": current_app.config["BOARD_POLL_SECONDS"],
+        # "Select all shown" without JavaScript: the board again, every box the viewer may tick ticked.
+        "select_all": request.args.get("select") == "all",
     }
     template = "tasks/_board.html" if is_htmx() else "tasks/index.html"
-    return vary_on_htmx(Response(render_template(template, **context)))
+    return vary_on_htmx(Response(render_template(template, **context) + news))
 
 
 @bp.get("/mine")
 def mine() -> Response:
     """My tasks: one's own unfinished tasks, next action biggest, then free ones to claim; 204 as the board."""
-    since = request.args.get("since")
-    if is_htmx() and since and since == my_tasks_version(current_user):
-        return vary_on_htmx(Response(status=204))
+    since, news = request.args.get("since"), ""
+    if is_htmx() and since:
+        version = my_tasks_version(current_user)
+        answer, news = poll_answer(since, version, url_for(".mine", since=version))
+        if answer is not None:
+            return vary_on_htmx(answer)
     context = {
         "mine": load_my_tasks(current_user, limit=current_app.config["BOARD_PAGE_SIZE"]),
         "return_to": url_for(".mine"),
         "poll_seconds": current_app.config["BOARD_POLL_SECONDS"],
     }
     template = "tasks/_mine.html" if is_htmx() else "tasks/mine.html"
-    return vary_on_htmx(Response(render_template(template, **context)))
+    return vary_on_htmx(Response(render_template(template, **context) + news))
 
 
 @bp.get("/<task_id>/row")
@@ -90,6 +101,34 @@ def act(task_id: str, action: str) -> Response:
         return redirect(form.next_url() or url_for(".board"), code=303)
     row = make_row(current_user, outcome.task, outcome.choices)
     return Response(render_template("tasks/_acted.html", row=row, outcome=outcome, return_to=_return_path()))
+
+
+@bp.post("/assign")
+def assign_many() -> Response:
+    """Bulk assign: every ticked task to one person. htmx: the summary in the message area when all applied, else a
+    dialog listing each task's outcome; the fresh rows out of band either way. Plain post: 303 with a flash when
+    all applied, else a page with the same status listing the outcomes."""
+    form = BulkAssignForm()
+    if not form.validate():
+        raise BadInput(_first_error(form))
+    outcome = bulk.assign_many(current_user, **form.service_args())
+    # From here on, only what the transaction saw and wrote: the database is not asked again.
+    back = form.next_url() or url_for(".board")
+    if not is_htmx():
+        if outcome.status == 200:
+            flash(outcome.summary, "success")
+            return redirect(back, code=303)
+        page = render_template("tasks/bulk_assigned.html", outcome=outcome, back_url=back)
+        return Response(page, status=outcome.status)
+    body = render_template("tasks/_bulk_assigned.html", outcome=outcome, rows=_bulk_rows(outcome), return_to=back)
+    response = Response(body, status=outcome.status)
+    return response if outcome.status == 200 else retarget(response, "#modal-slot")
+
+
+def _bulk_rows(outcome: bulk.BulkOutcome) -> list:
+    """The row of every task the bulk assign found, as its transaction left it (or saw it, when refused)."""
+    tasks = [result.task for result in outcome.results if result.task is not None]
+    return [make_row(current_user, task, outcome.choices.get(task.department_id, ())) for task in tasks]
 
 
 @bp.errorhandler(DomainError)
