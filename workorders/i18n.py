@@ -58,7 +58,15 @@ def select_locale() -> str:
     """Flask-Babel's locale selector: called once per request, at the first translated string."""
     if not has_request_context():
         return DEFAULT_LANGUAGE
-    return user_language() or language_from_header()
+    if g.get("_choosing_language"):
+        # Loading the user can itself raise a translated error (a malformed API token): that one is in the
+        # browser's language, and asking for the user again would go round for ever.
+        return language_from_header()
+    g._choosing_language = True
+    try:
+        return user_language() or language_from_header()
+    finally:
+        g._choosing_language = False
 
 
 def current_language() -> str:

@@ -3,6 +3,7 @@
 from typing import Any
 
 from flask import Response, jsonify, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from workorders.api.views import bp
@@ -18,7 +19,7 @@ def notifications() -> Response:
     """Read-only unless `mark_read=1`: a script polling it must not eat what the person has not seen."""
     mark_read = FLAGS.get((request.args.get("mark_read") or "").lower())
     if mark_read is None:
-        raise BadInput("mark_read must be 1 or 0 (true or false).")
+        raise BadInput(_("mark_read must be 1 or 0 (true or false)."))
     shown = read_notifications(current_user, mark_read=mark_read)
     return jsonify({"items": [notification_json(item) for item in shown.items], "unread": shown.unread})
 

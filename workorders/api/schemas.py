@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import request
+from flask_babel import gettext as _
 
 from workorders.errors import BadInput, UnsupportedMediaType
 from workorders.forms import MAX_INT
@@ -47,14 +48,20 @@ def _utc(moment: datetime) -> datetime:
 def action_arguments(action: str, task_id: int) -> dict[str, Any]:
     """The service arguments from the JSON body. Raises BadInput (400) or UnsupportedMediaType (415)."""
     if not request.is_json:
-        raise UnsupportedMediaType("The body must be JSON (Content-Type: application/json).", task_id=task_id)
+        raise UnsupportedMediaType(_("The body must be JSON (Content-Type: application/json)."), task_id=task_id)
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise BadInput('The body must be a JSON object, e.g. {"version": 3}.', task_id=task_id)
+        raise BadInput(
+            _("The body must be a JSON object, e.g. %(example)s.", example='{"version": 3}'), task_id=task_id
+        )
     allowed = ACTION_FIELDS[action]
     unknown = sorted(set(body) - set(allowed) - set(IGNORED_FIELDS))
     if unknown:
-        raise BadInput(f"Unknown field {unknown[0]!r}; {action} takes {', '.join(allowed)}.", task_id=task_id)
+        known = ", ".join(allowed)
+        raise BadInput(
+            _("Unknown field %(name)r; %(action)s takes %(fields)s.", name=unknown[0], action=action, fields=known),
+            task_id=task_id,
+        )
     arguments: dict[str, Any] = {}
     for name in allowed:
         if name == "assignee":
@@ -77,17 +84,17 @@ def bulk_assign_arguments() -> dict[str, Any]:
     body = _json_object('{"assignee": "omar", "tasks": [{"id": 1, "version": 3}]}')
     unknown = sorted(set(body) - set(BULK_FIELDS))
     if unknown:
-        raise BadInput(f"Unknown field {unknown[0]!r}; a bulk assign takes assignee and tasks.")
+        raise BadInput(_("Unknown field %(name)r; a bulk assign takes assignee and tasks.", name=unknown[0]))
     if "assignee" not in body:
-        raise BadInput("assignee is required: a username, or null for nobody.")
+        raise BadInput(_("assignee is required: a username, or null for nobody."))
     tasks = body.get("tasks")
     if not isinstance(tasks, list) or not all(isinstance(task, dict) for task in tasks):
-        raise BadInput('tasks must be a list of objects, e.g. [{"id": 1, "version": 3}].')
+        raise BadInput(_("tasks must be a list of objects, e.g. %(example)s.", example='[{"id": 1, "version": 3}]'))
     seen = []
     for task in tasks:
         unknown = sorted(set(task) - set(SEEN_FIELDS))
         if unknown:
-            raise BadInput(f"Unknown field {unknown[0]!r} in tasks; each task takes id and version.")
+            raise BadInput(_("Unknown field %(name)r in tasks; each task takes id and version.", name=unknown[0]))
         seen.append((_whole_number(task, "id", None), _whole_number(task, "version", None)))
     return {"assignee": _username(body["assignee"], None), "seen": seen}
 
@@ -95,20 +102,28 @@ def bulk_assign_arguments() -> dict[str, Any]:
 def _json_object(example: str) -> dict:
     """The request's JSON body, which must be an object. Raises UnsupportedMediaType or BadInput."""
     if not request.is_json:
-        raise UnsupportedMediaType("The body must be JSON (Content-Type: application/json).")
+        raise UnsupportedMediaType(_("The body must be JSON (Content-Type: application/json)."))
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise BadInput(f"The body must be a JSON object, e.g. {example}.")
+        raise BadInput(_("The body must be a JSON object, e.g. %(example)s.", example=example))
     return body
 
 
 def _whole_number(body: dict, name: str, task_id: int | None) -> int:
     if name not in body:
-        raise BadInput(f"{name} is required.", task_id=task_id)
+        raise BadInput(_("%(field)s is required.", field=name), task_id=task_id)
     value = body[name]
     # bool is an int in Python, and 1.0 / 1e9 arrive as floats: all three are refused.
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INT:
-        raise BadInput(f"{name} must be a whole number from 0 to {MAX_INT}, not {value!r}.", task_id=task_id)
+        raise BadInput(
+            _(
+                "%(field)s must be a whole number from 0 to %(most)s, not %(value)r.",
+                field=name,
+                most=MAX_INT,
+                value=value,
+            ),
+            task_id=task_id,
+        )
     return value
 
 
@@ -116,5 +131,5 @@ def _username(value: Any, task_id: int | None) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str) or len(value) > 64:
-        raise BadInput("assignee must be a username (a string of at most 64 characters) or null.", task_id=task_id)
+        raise BadInput(_("assignee must be a username (a string of at most 64 characters) or null."), task_id=task_id)
     return value

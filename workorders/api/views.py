@@ -1,6 +1,7 @@
 """JSON endpoints over the same services as the board."""
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from workorders.api import auth
@@ -75,7 +76,9 @@ def assign_many() -> Response:
 @bp.post("/tasks/<task_id>/<action>")
 def act(task_id: str, action: str) -> Response:
     if action not in ACTIONS:
-        raise NotFound(f"There is no action {action!r}; the actions are {', '.join(ACTIONS)}.")
+        raise NotFound(
+            _("There is no action %(action)r; the actions are %(actions)s.", action=action, actions=", ".join(ACTIONS))
+        )
     task_id = parse_id(task_id)
     outcome = ACTIONS[action](task_id, current_user, **action_arguments(action, task_id))
     return jsonify({"task": task_json(outcome.task), "already_claimed": outcome.already_claimed})

@@ -26,6 +26,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from workorders.errors import BadInput, Unavailable
 from workorders.extensions import db
@@ -41,18 +43,15 @@ from workorders.users.models import User
 MAX_TASKS = 200  # a shift's worth and more; a bigger list is a mistake, not a plan
 ASSIGNED = "assigned"
 NOT_FOUND = "not_found"
-# What people read, in one place (named placeholders, for the translations to come).
+# What people read, in one place: translated where used, the named placeholders filled in then.
 TEXTS = {
-    "head": "Assigned {count} to {name}.",
-    "head_nobody": "Unassigned {count}.",
-    "more": "{count} more below.",
-    "applied": "{label}: assigned to {name}.",
-    "holder_now": "{label}: {holder} has it now.",
-    "labelled": "{label}: {detail}",
-    "nobody": "nobody",
-    "no_tasks": "Tick at least one task to assign.",
-    "too_many": "At most {most} tasks can be assigned at once, not {count}.",
-    "twice": "Task {task_id} is in the list twice.",
+    "applied": _l("%(label)s: assigned to %(name)s."),
+    "holder_now": _l("%(label)s: %(holder)s has it now."),
+    "labelled": _l("%(label)s: %(detail)s"),
+    "nobody": _l("nobody"),
+    "no_tasks": _l("Tick at least one task to assign."),
+    "too_many": _l("At most %(most)s tasks can be assigned at once, not %(count)s."),
+    "twice": _l("Task %(task_id)s is in the list twice."),
 }
 # How many refusals the summary sentence names; the list under it names them all.
 SUMMARY_NAMES = 3
@@ -114,13 +113,15 @@ class BulkOutcome:
     def summary(self) -> str:
         """ "Assigned 4 to Omar. WO-2026-0042 · Printing: Olga has it now." """
         if self.asked_for is None:
-            head = TEXTS["head_nobody"].format(count=self.assigned)
+            head = ngettext("Unassigned %(num)d.", "Unassigned %(num)d.", self.assigned)
         else:
-            head = TEXTS["head"].format(count=self.assigned, name=_name(self.assignee, self.asked_for))
+            name = _name(self.assignee, self.asked_for)
+            head = ngettext("Assigned %(num)d to %(name)s.", "Assigned %(num)d to %(name)s.", self.assigned, name=name)
         refused = self.refused
         named = [result.note for result in refused[:SUMMARY_NAMES]]
         if len(refused) > SUMMARY_NAMES:
-            named.append(TEXTS["more"].format(count=len(refused) - SUMMARY_NAMES))
+            more = len(refused) - SUMMARY_NAMES
+            named.append(ngettext("%(num)d more below.", "%(num)d more below.", more))
         return " ".join([head, *named])
 
     @property
@@ -193,13 +194,13 @@ def _decide_all(actor: User, tasks, versions, holders, target: _Target, cap: int
 def _checked(seen: Sequence[tuple[int, int]]) -> dict[int, int]:
     """{task id: version seen}. Raises BadInput for no tasks, too many, or one task twice."""
     if not seen:
-        raise BadInput(TEXTS["no_tasks"])
+        raise BadInput(str(TEXTS["no_tasks"]))
     if len(seen) > MAX_TASKS:
-        raise BadInput(TEXTS["too_many"].format(most=MAX_TASKS, count=len(seen)))
+        raise BadInput(str(TEXTS["too_many"]) % {"most": MAX_TASKS, "count": len(seen)})
     versions: dict[int, int] = {}
     for task_id, version in seen:
         if task_id in versions:
-            raise BadInput(TEXTS["twice"].format(task_id=task_id), task_id=task_id)
+            raise BadInput(str(TEXTS["twice"]) % {"task_id": task_id}, task_id=task_id)
         versions[task_id] = version
     return versions
 
@@ -363,13 +364,13 @@ def _choices(actor: User, tasks) -> dict[int, tuple[Member, ...]]:
 
 def _name(person: Person | None, asked_for: str | None) -> str:
     if asked_for is None:
-        return TEXTS["nobody"]
+        return str(TEXTS["nobody"])
     return person.display_name if person else asked_for
 
 
 def _applied(task: TaskSnapshot, message: str) -> TaskResult:
-    name = task.assignee.display_name if task.assignee else TEXTS["nobody"]
-    note = TEXTS["applied"].format(label=task.label, name=name)
+    name = task.assignee.display_name if task.assignee else str(TEXTS["nobody"])
+    note = str(TEXTS["applied"]) % {"label": task.label, "name": name}
     return TaskResult(task.id, ASSIGNED, 200, message, note, task, changed=True, current_owner=task.owner_username)
 
 
@@ -382,9 +383,9 @@ def _kept(outcome: Outcome) -> TaskResult:
 def _refused(task_id: int, refusal: TaskError) -> TaskResult:
     task = refusal.task
     if isinstance(refusal, TaskConflict) and task is not None and task.assignee is not None:
-        note = TEXTS["holder_now"].format(label=task.label, holder=task.assignee.display_name)
+        note = str(TEXTS["holder_now"]) % {"label": task.label, "holder": task.assignee.display_name}
     elif task is not None and task.label not in refusal.detail:
-        note = TEXTS["labelled"].format(label=task.label, detail=refusal.detail)
+        note = str(TEXTS["labelled"]) % {"label": task.label, "detail": refusal.detail}
     else:
         note = refusal.detail
     owner = task.owner_username if task is not None else None

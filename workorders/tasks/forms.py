@@ -1,5 +1,7 @@
 """The fields each task action takes."""
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField, StringField
 from wtforms.validators import Length, Optional, ValidationError
@@ -10,7 +12,7 @@ from workorders.forms import MAX_INT, NonNegativeIntegerField, next_path, whole_
 class ActionForm(FlaskForm):
     """Claim, release, start and pause: just the version the user saw."""
 
-    version = NonNegativeIntegerField("version")
+    version = NonNegativeIntegerField(_l("version"))
     next = HiddenField(validators=[Optional(), Length(max=2000)])
 
     def service_args(self) -> dict:
@@ -21,15 +23,15 @@ class ActionForm(FlaskForm):
 
 
 class AssignForm(ActionForm):
-    assignee = StringField("assignee", validators=[Optional(), Length(max=64)])
+    assignee = StringField(_l("assignee"), validators=[Optional(), Length(max=64)])
 
     def service_args(self) -> dict:
         return {**super().service_args(), "assignee": (self.assignee.data or "").strip() or None}
 
 
 class CompleteForm(ActionForm):
-    good_qty = NonNegativeIntegerField("Good quantity")
-    scrap_qty = NonNegativeIntegerField("Scrap quantity")
+    good_qty = NonNegativeIntegerField(_l("Good quantity"))
+    scrap_qty = NonNegativeIntegerField(_l("Scrap quantity"))
 
     def service_args(self) -> dict:
         return {**super().service_args(), "good_qty": self.good_qty.data, "scrap_qty": self.scrap_qty.data}
@@ -45,22 +47,24 @@ class SeenTasksField(Field):
             task_id, colon, version = raw.strip().partition(":")
             numbers = (whole_number(task_id), whole_number(version))
             if not colon or None in numbers or max(numbers) > MAX_INT:
-                raise ValueError(f"Each task is sent as id:version, both whole numbers, not {raw[:30]!r}.")
+                raise ValueError(
+                    _("Each task is sent as id:version, both whole numbers, not %(value)r.", value=raw[:30])
+                )
             self.data.append(numbers)
 
 
 class BulkAssignForm(FlaskForm):
     """Several tasks (ticked on the board) to one person; an empty assignee is nobody."""
 
-    task = SeenTasksField("task")
+    task = SeenTasksField(_l("task"))
     # No Optional(): it would end the checks before validate_assignee, which tells empty from not sent.
-    assignee = StringField("assignee", validators=[Length(max=64)])
+    assignee = StringField(_l("assignee"), validators=[Length(max=64)])
     next = HiddenField(validators=[Optional(), Length(max=2000)])
 
     def validate_assignee(self, field) -> None:
         # Sent empty it means nobody; not sent at all (the select left at its prompt), it is a choice not made.
         if not field.raw_data:
-            raise ValidationError("Choose whom to give the ticked tasks to, or Nobody.")
+            raise ValidationError(_("Choose whom to give the ticked tasks to, or Nobody."))
 
     def service_args(self) -> dict:
         return {"assignee": (self.assignee.data or "").strip() or None, "seen": self.task.data or []}

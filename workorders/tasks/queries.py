@@ -25,6 +25,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from flask_babel import format_decimal
+from flask_babel import gettext as _
 from sqlalchemy import Select, and_, bindparam, case, func, literal, literal_column, or_, select, union_all
 from sqlalchemy.orm import contains_eager, joinedload
 
@@ -77,14 +79,14 @@ class BoardFilters:
             per_page = _positive_int(args.get("per_page"), "per_page", per_page, max_per_page)
         status = args.get("status") or "active"
         if status not in STATUS_FILTERS:
-            raise BadInput(f"status must be one of {', '.join(STATUS_FILTERS)}.")
+            raise BadInput(_("%(field)s must be one of %(values)s.", field="status", values=", ".join(STATUS_FILTERS)))
         department = (args.get("department") or "").strip().upper() or None
         if department == "ALL":
             department = "all"
         assignee = (args.get("assignee") or "").strip().lower() or None
         q = (args.get("q") or "").strip()
         if len(q) > MAX_QUERY_LENGTH:
-            raise BadInput(f"q may be at most {MAX_QUERY_LENGTH} characters.")
+            raise BadInput(_("%(field)s may be at most %(most)s characters.", field="q", most=MAX_QUERY_LENGTH))
         return cls(department, status, assignee, q, _positive_int(args.get("page"), "page", 1, MAX_PAGE), per_page)
 
     def query_args(self, **changes) -> dict[str, str | int]:
@@ -164,7 +166,9 @@ def _positive_int(raw: str | None, name: str, default: int, maximum: int) -> int
         return default
     number = whole_number(raw)
     if number is None or not 1 <= number <= maximum:
-        raise BadInput(f"{name} must be a whole number from 1 to {maximum:,}.")
+        raise BadInput(
+            _("%(field)s must be a whole number from 1 to %(most)s.", field=name, most=format_decimal(maximum))
+        )
     return number
 
 
@@ -230,7 +234,7 @@ def load_board(viewer: User, filters: BoardFilters) -> Board:
     """
     departments = list(db.session.scalars(select(Department).order_by(Department.code)))
     if filters.department not in (None, "all") and filters.department not in {d.code for d in departments}:
-        raise BadInput(f"There is no department {filters.department!r}.")
+        raise BadInput(_("There is no department %(code)r.", code=filters.department))
     # The version first: a change landing between it and the rows makes the next poll refresh, never miss it.
     counts, totals = _status_counts(viewer, filters, recent=True)
     # A person or a search narrows what is counted, not what the version covers (the departments): then it is a
@@ -311,8 +315,11 @@ def _page_of_tasks(viewer: User, filters: BoardFilters, counts: dict[str, int]) 
     offset, size = (filters.page - 1) * filters.per_page, filters.per_page
     if more_finished and offset >= total:
         raise BadInput(
-            f"The list reaches {FINISHED_REACH:,} finished tasks, newest first: narrow it by department, person or"
-            " search (a work order number, product or customer) to find older ones."
+            _(
+                "The list reaches %(reach)s finished tasks, newest first: narrow it by department, person or search"
+                " (a work order number, product or customer) to find older ones.",
+                reach=format_decimal(FINISHED_REACH),
+            )
         )
     tasks = []
     if unfinished and offset < unfinished_total:

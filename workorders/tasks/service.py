@@ -25,6 +25,9 @@ from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from flask import current_app
+from flask_babel import format_decimal, ngettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from workorders.extensions import db
@@ -32,6 +35,7 @@ from workorders.notifications.service import notify_holder_changes
 from workorders.orders.models import OrderStatus, WorkOrder
 from workorders.tasks import statements as sql
 from workorders.tasks.errors import NotAllowed, RuleBroken, TaskConflict, TaskError, TaskNotFound
+from workorders.tasks.labels import status_label
 from workorders.tasks.models import CLAIMABLE, NOT_DONE, Task, TaskEvent, TaskStatus
 from workorders.tasks.queries import assignee_choices
 from workorders.tasks.snapshots import Member, Person, TaskSnapshot
@@ -86,15 +90,15 @@ def claim(task_id: int, actor: User, version: int) -> Outcome:
     def decide(task: TaskSnapshot) -> Decision:
         mine = task.is_held_by(actor)
         if mine and task.status in NOT_DONE:
-            return Outcome(task, False, f"You already have {task.label}.", already_claimed=True)
+            return Outcome(task, False, _("You already have %(task)s.", task=task.label), already_claimed=True)
         if not actor.belongs_to(task.department_id):
-            _refuse(task, version, NotAllowed, f"{task.label} belongs to {task.department.name}.")
+            _refuse(task, version, NotAllowed, _belongs_elsewhere(task))
         if task.assignee is not None and not mine:
             raise TaskConflict.naming_holder(task)
         if task.status not in CLAIMABLE:
             _refuse(task, version, RuleBroken, _state_reason(task, "claimed"))
         me = Person.of(actor)
-        return Change("claim", f"You claimed {task.label}.", assignee=me, cap_holder=me)
+        return Change("claim", _("You claimed %(task)s.", task=task.label), assignee=me, cap_holder=me)
 
     # The claimant's row is locked with the task (one round trip), for the cap; a refusal just holds it briefly.
     return _act(task_id, actor, decide, lock_user_id=actor.id if _cap() else None)
@@ -106,18 +110,20 @@ def release(task_id: int, actor: User, version: int) -> Outcome:
     def decide(task: TaskSnapshot) -> Decision:
         holder = task.is_held_by(actor)
         if not actor.belongs_to(task.department_id):
-            _refuse(task, version, NotAllowed, f"{task.label} belongs to {task.department.name}.")
+            _refuse(task, version, NotAllowed, _belongs_elsewhere(task))
         if task.assignee is None:
-            _refuse(task, version, RuleBroken, f"Nobody holds {task.label}.")
+            _refuse(task, version, RuleBroken, _("Nobody holds %(task)s.", task=task.label))
         if not holder and not actor.supervises(task.department_id):
-            _refuse(task, version, NotAllowed, "Only the operator holding a task or a supervisor may release it.")
+            _refuse(task, version, NotAllowed, _("Only the operator holding a task or a supervisor may release it."))
         if not holder and _assignee_seen_at(task, version) != task.assignee_id:
             raise TaskConflict.naming_holder(task)
         if task.status not in CLAIMABLE:
-            advice = " Pause it first." if holder else " Assign it to nobody instead: that pauses it as it moves."
-            _refuse(task, version, RuleBroken, _state_reason(task, "released") + advice)
-        whom = "." if holder else f" from {task.assignee.display_name}."
-        return Change("release", f"You released {task.label}{whom}", assignee=None)
+            advice = _("Pause it first.") if holder else _("Assign it to nobody instead: that pauses it as it moves.")
+            _refuse(task, version, RuleBroken, f"{_state_reason(task, 'released')} {advice}")
+        if holder:
+            return Change("release", _("You released %(task)s.", task=task.label), assignee=None)
+        message = _("You released %(task)s from %(name)s.", task=task.label, name=task.assignee.display_name)
+        return Change("release", message, assignee=None)
 
     return _act(task_id, actor, decide)
 
@@ -155,19 +161,26 @@ def decide_assign(
     NotAllowed, RuleBroken.
     """
     if not actor.supervises(task.department_id):
-        _refuse(task, version, NotAllowed, "Only a supervisor of the department may assign its tasks.")
+        _refuse(task, version, NotAllowed, _("Only a supervisor of the department may assign its tasks."))
     if seen_holder() != task.assignee_id:
         raise TaskConflict.naming_holder(task)
     if task.status not in NOT_DONE:
         _refuse(task, version, RuleBroken, _state_reason(task, "assigned"))
     person = new_holder()
-    who = person.display_name if person else "nobody"
     if (person.id if person else None) == task.assignee_id:
-        return Outcome(task, False, f"{task.label} is already assigned to {who}.")
+        if person is None:
+            return Outcome(task, False, _("%(task)s is already assigned to nobody.", task=task.label))
+        return Outcome(
+            task, False, _("%(task)s is already assigned to %(name)s.", task=task.label, name=person.display_name)
+        )
     paused = TaskStatus.PAUSED if task.status == TaskStatus.IN_PROGRESS else None
+    if person is None:
+        message = _("You assigned %(task)s to nobody.", task=task.label)
+    else:
+        message = _("You assigned %(task)s to %(name)s.", task=task.label, name=person.display_name)
     return Change(
         "assign" if person else "unassign",
-        f"You assigned {task.label} to {who}.",
+        message,
         assignee=person,
         status=paused,
         cap_holder=person,
@@ -180,14 +193,18 @@ def start(task_id: int, actor: User, version: int) -> Outcome:
     def decide(task: TaskSnapshot) -> Decision:
         _require_holder(task, actor, version, "start")
         if task.status == TaskStatus.IN_PROGRESS:
-            return Outcome(task, False, f"{task.label} is already in progress.")
+            return Outcome(task, False, _("%(task)s is already in progress.", task=task.label))
         if task.status not in CLAIMABLE:
             _refuse(task, version, RuleBroken, _state_reason(task, "started"))
         if task.waiting_for is not None:
             step = task.waiting_for
-            _refuse(task, version, RuleBroken, f"Step {step.sequence}, {step.name}, is not done yet.")
+            waiting = _("Step %(sequence)s, %(process)s, is not done yet.", sequence=step.sequence, process=step.name)
+            _refuse(task, version, RuleBroken, waiting)
         return Change(
-            "start", f"You started {task.label}.", status=TaskStatus.IN_PROGRESS, values={"started_at": _now()}
+            "start",
+            _("You started %(task)s.", task=task.label),
+            status=TaskStatus.IN_PROGRESS,
+            values={"started_at": _now()},
         )
 
     return _act(task_id, actor, decide)
@@ -199,10 +216,10 @@ def pause(task_id: int, actor: User, version: int) -> Outcome:
     def decide(task: TaskSnapshot) -> Decision:
         _require_holder(task, actor, version, "pause")
         if task.status == TaskStatus.PAUSED:
-            return Outcome(task, False, f"{task.label} is already paused.")
+            return Outcome(task, False, _("%(task)s is already paused.", task=task.label))
         if task.status != TaskStatus.IN_PROGRESS:
             _refuse(task, version, RuleBroken, _state_reason(task, "paused"))
-        return Change("pause", f"You paused {task.label}.", status=TaskStatus.PAUSED)
+        return Change("pause", _("You paused %(task)s.", task=task.label), status=TaskStatus.PAUSED)
 
     return _act(task_id, actor, decide)
 
@@ -213,14 +230,20 @@ def complete(task_id: int, actor: User, version: int, good_qty: int, scrap_qty: 
     def decide(task: TaskSnapshot) -> Decision:
         _require_holder(task, actor, version, "complete")
         if task.status == TaskStatus.DONE and (task.good_qty, task.scrap_qty) == (good_qty, scrap_qty):
-            return Outcome(task, False, f"{task.label} is already done.")
+            return Outcome(task, False, _("%(task)s is already done.", task=task.label))
         if task.status != TaskStatus.IN_PROGRESS:
             _refuse(task, version, RuleBroken, _state_reason(task, "completed"))
         return Change(
             "complete",
-            f"You completed {task.label}: {good_qty:,} good, {scrap_qty:,} scrap.",
+            _(
+                "You completed %(task)s: %(good)s good, %(scrap)s scrap.",
+                task=task.label,
+                good=format_decimal(good_qty),
+                scrap=format_decimal(scrap_qty),
+            ),
             status=TaskStatus.DONE,
             values={"good_qty": good_qty, "scrap_qty": scrap_qty, "completed_at": _now()},
+            # Kept as written, a record; the history shows it in the viewer's language (tasks.labels.event_note).
             note=f"good {good_qty}, scrap {scrap_qty}",
         )
 
@@ -248,7 +271,7 @@ def _act(
         try:
             # A second round only on SQLite, when another writer committed between our read and our write:
             # the failed UPDATE took the write lock, so the second read is the last word.
-            for _ in range(2):
+            for _round in range(2):
                 task = _lock(task_id, lock_user_id)
                 decision = decide(task)
                 if isinstance(decision, Outcome):
@@ -350,10 +373,22 @@ def _check_cap(holder: Person, cap: int, task: TaskSnapshot, actor: User) -> Non
 
 def cap_reached(holder: Person, held: int, cap: int, task: TaskSnapshot, actor: User) -> RuleBroken:
     """The refusal of a task for `holder`, who holds `held` unfinished tasks: the most the shop allows."""
-    who = "You hold" if holder.id == actor.id else f"{holder.display_name} holds"
-    return RuleBroken(
-        f"{who} {held} unfinished tasks, the most allowed ({cap}). Finish or release one first.", task=task
-    )
+    if holder.id == actor.id:
+        detail = ngettext(
+            "You hold %(num)d unfinished task, the most allowed (%(cap)d). Finish or release it first.",
+            "You hold %(num)d unfinished tasks, the most allowed (%(cap)d). Finish or release one first.",
+            held,
+            cap=cap,
+        )
+    else:
+        detail = ngettext(
+            "%(name)s holds %(num)d unfinished task, the most allowed (%(cap)d). Finish or release it first.",
+            "%(name)s holds %(num)d unfinished tasks, the most allowed (%(cap)d). Finish or release one first.",
+            held,
+            name=holder.display_name,
+            cap=cap,
+        )
+    return RuleBroken(detail, task=task)
 
 
 def _cap() -> int:
@@ -377,9 +412,10 @@ def _refuse(task: TaskSnapshot, version: int, error: type[TaskError], detail: st
 
 def _require_holder(task: TaskSnapshot, actor: User, version: int, verb: str) -> None:
     if task.assignee is None:
-        _refuse(task, version, RuleBroken, f"Claim {task.label} before you {verb} it.")
+        _refuse(task, version, RuleBroken, str(CLAIM_FIRST[verb]) % {"task": task.label})
     if not task.is_held_by(actor):
-        _refuse(task, version, NotAllowed, f"{task.assignee.display_name} holds {task.label}; only they may {verb} it.")
+        words = {"name": task.assignee.display_name, "task": task.label}
+        _refuse(task, version, NotAllowed, str(HOLDER_ONLY[verb]) % words)
 
 
 def _assignee_seen_at(task: TaskSnapshot, version: int) -> int | None:
@@ -435,7 +471,32 @@ def _close_work_order_if_done(order_id: int) -> None:
 
 
 def _state_reason(task: TaskSnapshot, verb: str) -> str:
-    return f"{task.label} is {task.status.replace('_', ' ')}, so it cannot be {verb}."
+    return str(CANNOT_BE[verb]) % {"task": task.label, "status": status_label(task.status).lower()}
+
+
+def _belongs_elsewhere(task: TaskSnapshot) -> str:
+    return _("%(task)s belongs to %(department)s.", task=task.label, department=task.department.name)
+
+
+# Whole sentences per verb, so that each reads naturally in every language; filled in where they are raised.
+CANNOT_BE = {
+    "claimed": _l("%(task)s is %(status)s, so it cannot be claimed."),
+    "released": _l("%(task)s is %(status)s, so it cannot be released."),
+    "assigned": _l("%(task)s is %(status)s, so it cannot be assigned."),
+    "started": _l("%(task)s is %(status)s, so it cannot be started."),
+    "paused": _l("%(task)s is %(status)s, so it cannot be paused."),
+    "completed": _l("%(task)s is %(status)s, so it cannot be completed."),
+}
+CLAIM_FIRST = {
+    "start": _l("Claim %(task)s before you start it."),
+    "pause": _l("Claim %(task)s before you pause it."),
+    "complete": _l("Claim %(task)s before you complete it."),
+}
+HOLDER_ONLY = {
+    "start": _l("%(name)s holds %(task)s; only they may start it."),
+    "pause": _l("%(name)s holds %(task)s; only they may pause it."),
+    "complete": _l("%(name)s holds %(task)s; only they may complete it."),
+}
 
 
 def _now() -> datetime:

@@ -1,6 +1,7 @@
 """Board pages, row fragments and the action endpoints (htmx fragment or plain form post)."""
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from workorders.errors import BadInput, DomainError, render_error
@@ -153,6 +154,8 @@ def _return_path() -> str:
 def _first_error(form) -> str:
     for field in form:
         if field.errors:
-            message = field.errors[0]
-            return message if field.name in message or field.label.text in message else f"{field.name}: {message}"
-    return "The form is incomplete."
+            message, label = str(field.errors[0]), str(field.label.text)
+            if field.name in message or label in message:
+                return message
+            return _("%(field)s: %(problem)s", field=label, problem=message)
+    return _("The form is incomplete.")
