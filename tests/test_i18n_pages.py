@@ -111,6 +111,14 @@ def latin_words(text: str, data: set[str]) -> set[str]:
     return {word for word in LATIN_WORD.findall(text) if word not in TECHNICAL and len(word) >= 3}
 
 
+SMALL_BODY = 2**20  # a body limit a test can go over cheaply (the 413 page)
+
+
+@pytest.fixture
+def app_config() -> dict:
+    return {"MAX_CONTENT_LENGTH": SMALL_BODY}
+
+
 @dataclass
 class Floor:
     """A shop whose every name is pinyin: neither English nor Chinese characters."""
@@ -180,6 +188,10 @@ def use_the_shop(app, floor: Floor, language: str) -> dict[str, str]:
     )
     pages.keep("login refused", refused, (401,))
     pages.keep("login required", anonymous.get("/tasks", follow_redirects=True))
+    wrong = {"username": "wuming", "password": "no", "csrf_token": csrf_token(anonymous)}  # no such user: same answer
+    for _attempt in range(app.config["LOGIN_MAX_FAILURES_PER_USER"]):
+        anonymous.post("/login", data=wrong)
+    pages.keep("login throttled", anonymous.post("/login", data=wrong), (429,))
 
     liwei, wangfang = pages.browser("liwei"), pages.browser("wangfang")
     zhaolei, chenjing = pages.browser("zhaolei"), pages.browser("chenjing")
@@ -213,6 +225,8 @@ def use_the_shop(app, floor: Floor, language: str) -> dict[str, str]:
     bad_csv = "number,customer,product,quantity,due_date,priority,route\n,Huaxin,HX,0,2030-13-01,soon,NOPE\n"
     upload = {"file": (io.BytesIO(bad_csv.encode()), "orders.csv")}
     pages.keep("import refused", zhaolei.post("/work-orders/import", upload), (400,))
+    too_large = {"file": (io.BytesIO(b"x" * (SMALL_BODY + 1)), "orders.csv")}
+    pages.keep("413 (page)", zhaolei.post("/work-orders/import", too_large), (413,))
     pages.keep("workload", zhaolei.get("/workload"))
     pages.keep("admin users", chenjing.get("/admin/users"))
     pages.keep("admin user", chenjing.get(f"/admin/users/{ids['user']}"))
