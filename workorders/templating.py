@@ -5,7 +5,7 @@ import json
 from flask import Flask
 
 from workorders.orders.models import Priority
-from workorders.tasks.labels import action_label, event_note, status_label
+from workorders.tasks.labels import action_label, column_labels, event_note, status_label
 from workorders.users.labels import role_label
 
 # htmx 2 does not swap 4xx/5xx by default; our error answers carry a dialog and HX-Retarget, so let those swap
@@ -37,6 +37,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["action_label"] = action_label
     app.jinja_env.filters["event_note"] = event_note
     app.jinja_env.filters["role_label"] = role_label
+    app.jinja_env.globals["column_labels"] = column_labels
     app.jinja_env.globals["htmx_config"] = json.dumps(HTMX_CONFIG, separators=(",", ":"))
     app.jinja_env.globals["priorities"] = list(Priority)
     app.jinja_env.globals["htmx_script"] = "vendor/htmx-2.0.11.min.js"

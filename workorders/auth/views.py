@@ -2,7 +2,6 @@
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_babel import refresh
 from flask_login import current_user, login_required, login_user, logout_user
 
 from workorders.auth.errors import WrongCredentials
@@ -10,6 +9,7 @@ from workorders.auth.forms import LanguageForm, LoginForm
 from workorders.auth.service import authenticate
 from workorders.errors import BadInput, DomainError, render_error
 from workorders.forms import next_path
+from workorders.i18n import refresh_language
 from workorders.urls import safe_next
 from workorders.users.service import set_language
 
@@ -38,7 +38,7 @@ def login():
         # A fresh session at login: nothing set before it (by anyone) survives into the logged-in one.
         session.clear()
         login_user(user)
-        refresh()  # the welcome is in the user's own language, not the login page's
+        refresh_language()  # the welcome is in the user's own language, not the login page's
         flash(_("Welcome, %(name)s.", name=user.display_name), "success")
         return redirect(next_url or url_for("tasks.board"), code=303)
     if form.is_submitted():

@@ -6,6 +6,8 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from workorders.i18n import once_per_request
+
 # Keyed by the plain values (TaskStatus is a StrEnum): errors.py reads this too, and it imports no model.
 STATUS_LABELS = {
     "open": _l("Open"),
@@ -14,6 +16,23 @@ STATUS_LABELS = {
     "done": _l("Done"),
     "cancelled": _l("Cancelled"),
 }
+
+
+# The task table's column names: the head shows them, and each row repeats them for the phone layout's cells.
+COLUMN_LABELS = {
+    "wo": _l("Work order"),
+    "step": _l("Step"),
+    "qty": _l("Quantity"),
+    "due": _l("Due"),
+    "status": _l("Status"),
+    "who": _l("Who"),
+    "actions": _l("Actions"),
+}
+
+
+def column_labels() -> dict[str, str]:
+    """The column names in the viewer's language, translated once per request rather than once per row."""
+    return once_per_request("task_columns", lambda: {key: str(label) for key, label in COLUMN_LABELS.items()})
 
 
 def status_label(status: str) -> str:
