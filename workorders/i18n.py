@@ -29,6 +29,7 @@ LANGUAGES = {"en": "English", "zh_CN": "中文"}
 DEFAULT_LANGUAGE = "en"
 PRIMARY_TAGS = {"en": "en", "zh": "zh_CN"}
 HTML_LANG = {"en": "en", "zh_CN": "zh-CN"}
+LOCALES = {language: Locale.parse(language) for language in LANGUAGES}
 T = TypeVar("T")
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 
@@ -59,17 +60,21 @@ def user_language() -> str | None:
     return choice if choice in LANGUAGES else None
 
 
-def select_locale() -> str:
-    """Flask-Babel's locale selector: called once per request, at the first translated string."""
+def select_locale() -> Locale:
+    """Flask-Babel's locale selector: called once per request, at the first translated string.
+
+    It answers with a Locale made once at import: parsing a name again on every request looks for locale data
+    files on disk each time.
+    """
     if not has_request_context():
-        return DEFAULT_LANGUAGE
+        return LOCALES[DEFAULT_LANGUAGE]
     if g.get("_choosing_language"):
         # Loading the user can itself raise a translated error (a malformed API token): that one is in the
         # browser's language, and asking for the user again would go round for ever.
-        return language_from_header()
+        return LOCALES[language_from_header()]
     g._choosing_language = True
     try:
-        return user_language() or language_from_header()
+        return LOCALES[user_language() or language_from_header()]
     finally:
         g._choosing_language = False
 
