@@ -24,6 +24,8 @@ from tests.factories import (  # noqa: F401  (fixtures)
     make_task,
     make_user,
     make_work_order,
+    people,
+    printing,
     shop,
 )
 from workorders import create_app

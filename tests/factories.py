@@ -156,3 +156,19 @@ def shop(make_department, make_process, make_user) -> Shop:
         sam=make_user("supervisor", [printing], "sam", display_name="Sam Supervisor"),
         admin=make_user("admin", [], "admin", display_name="Ada Admin"),
     )
+
+
+@pytest.fixture
+def printing(make_department, make_process):
+    """Printing's offset process: the one department everybody in a race works in."""
+    return make_process(make_department("PRINT", "Printing"), code="OFFSET", name="Offset printing")
+
+
+@pytest.fixture
+def people(make_user, printing):
+    """`count` users of Printing with the given role and username prefix; returns their usernames."""
+
+    def make(count: int, prefix: str, role: str = "operator") -> list[str]:
+        return [make_user(role, [printing.department], f"{prefix}{n:02d}").username for n in range(1, count + 1)]
+
+    return make

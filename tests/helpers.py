@@ -125,3 +125,14 @@ def in_parallel(app, usernames: list[str], act: Callable[[User], list]) -> list:
 
     with ThreadPoolExecutor(max_workers=len(usernames)) as pool:
         return [result for future in [pool.submit(run, name) for name in usernames] for result in future.result(60)]
+
+
+def assert_sqlite_intact(url: str) -> None:
+    """The SQLite file at `url` passes its own integrity and foreign key checks (after a migration's round trip)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+            assert connection.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+    finally:
+        engine.dispose()

@@ -38,19 +38,6 @@ def app_config() -> dict:
     return {"TASK_CAP_PER_OPERATOR": 0, "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 24, "max_overflow": 8}}
 
 
-@pytest.fixture
-def printing(make_department, make_process):
-    return make_process(make_department("PRINT", "Printing"), code="OFFSET", name="Offset printing")
-
-
-@pytest.fixture
-def people(make_user, printing):
-    def make(count: int, prefix: str, role: str = "operator") -> list[str]:
-        return [make_user(role, [printing.department], f"{prefix}{n:02d}").username for n in range(1, count + 1)]
-
-    return make
-
-
 @dataclass(frozen=True)
 class Said:
     """What one racer was told about one task: it got it (`won`), or who has it now (`holder`)."""

@@ -7,6 +7,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import test_config
+from tests.helpers import assert_sqlite_intact
 from tests.test_migrations_0003 import _add_order, _add_task, downgrade, upgrade
 from workorders import create_app
 from workorders.extensions import db
@@ -87,13 +88,7 @@ def test_0004_goes_up_and_down_on_sqlite(tmp_path):
     url = f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
     definition = _check_up_and_down(url)
     assert "WHERE read_at IS NULL" in definition
-    engine = create_engine(url)
-    try:
-        with engine.connect() as connection:
-            assert connection.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
-            assert connection.exec_driver_sql("PRAGMA foreign_key_check").all() == []
-    finally:
-        engine.dispose()
+    assert_sqlite_intact(url)
 
 
 def test_0004_goes_up_and_down_on_postgres(new_postgres_schema):

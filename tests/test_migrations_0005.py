@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 
 from tests.conftest import test_config
+from tests.helpers import assert_sqlite_intact
 from tests.test_migrations_0003 import _add_order, _add_task, downgrade, upgrade
 from tests.test_migrations_0004 import _add_user
 from workorders import create_app
@@ -74,13 +75,7 @@ def _check_up_and_down(url: str) -> None:
 def test_0005_goes_up_and_down_on_sqlite(tmp_path):
     url = f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
     _check_up_and_down(url)
-    engine = create_engine(url)
-    try:
-        with engine.connect() as connection:
-            assert connection.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
-            assert connection.exec_driver_sql("PRAGMA foreign_key_check").all() == []
-    finally:
-        engine.dispose()
+    assert_sqlite_intact(url)
 
 
 def test_0005_goes_up_and_down_on_postgres(new_postgres_schema):

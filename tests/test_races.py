@@ -51,27 +51,11 @@ def app_config(database_url) -> dict:
 
 
 @pytest.fixture
-def printing(make_department, make_process):
-    """The department everybody in a race works in, and its process."""
-    return make_process(make_department("PRINT", "Printing"), code="OFFSET", name="Offset printing")
-
-
-@pytest.fixture
 def open_tasks(make_task, printing):
     """`count` open Printing tasks nobody holds, at version 1; returns their ids."""
 
     def make(count: int) -> list[int]:
         return [make_task(process=printing).id for _ in range(count)]
-
-    return make
-
-
-@pytest.fixture
-def people(make_user, printing):
-    """`count` users of Printing with the given role and username prefix; returns their usernames."""
-
-    def make(count: int, prefix: str, role: str = "operator") -> list[str]:
-        return [make_user(role, [printing.department], f"{prefix}{n:02d}").username for n in range(1, count + 1)]
 
     return make
 
