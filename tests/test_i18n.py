@@ -22,8 +22,9 @@ from tests.catalogs import (
     read_catalog,
 )
 from tests.helpers import csrf_token, logged_in
+from workorders.auth.forms import LoginForm
 from workorders.extensions import db
-from workorders.i18n import day_time, duration, language_from_header, number, short_date
+from workorders.i18n import _wtforms_catalog, day_time, duration, language_from_header, number, short_date
 from workorders.users.models import User
 from workorders.users.service import create_user, issue_api_token
 
@@ -307,3 +308,16 @@ def test_the_jinja_filters_format_per_locale(app):
     assert rendered == "1,234,567 2026年12月16日 2,500 2026年12月16日"
     with app.test_request_context("/", headers={"Accept-Language": "en"}), force_locale("en"):
         assert app.jinja_env.from_string(template).render(day=date(2026, 12, 16)).startswith("1,234,567 16 Dec 2026")
+
+
+@pytest.mark.parametrize(("header", "expected"), [("zh-CN", "该字段是必填字段。"), ("en", "This field is required.")])
+def test_wtforms_own_messages_follow_the_locale_from_catalogs_read_once(app, header, expected):
+    _wtforms_catalog.cache_clear()
+    with app.test_request_context("/", headers={"Accept-Language": header}):
+        translations = LoginForm().meta.get_translations(None)
+        assert translations.gettext("This field is required.") == expected
+        LoginForm()
+    with app.test_request_context("/", headers={"Accept-Language": header}):
+        LoginForm()
+    # Three forms in two requests: the catalog was read from disk once (Flask-WTF's own reads it every request).
+    assert _wtforms_catalog.cache_info().misses == 1

@@ -2,16 +2,26 @@
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from wtforms import Field, StringField
 from wtforms.validators import ValidationError
 
 from workorders.errors import BadInput
+from workorders.i18n import WTFORMS_TRANSLATIONS
 from workorders.urls import safe_next
 
 MAX_INT = 2**31 - 1  # the database's integer column
 # Numbers of this many digits or more are read as 10**19: none is in range anywhere here, and int() refuses
 # strings of over 4,300 digits outright (a ValueError, which was a 500).
 LONGEST = 20
+
+
+class Form(FlaskForm):
+    """The base of every form here: Flask-WTF's, with WTForms' own messages from catalogs read once per process."""
+
+    class Meta(FlaskForm.Meta):
+        def get_translations(self, form):
+            return WTFORMS_TRANSLATIONS
 
 
 def whole_number(raw: str) -> int | None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 from typing import TypeVar
 
-from babel import Locale
+from babel import Locale, support
 from flask import Flask, g, has_request_context, request
 from flask_babel import (
     Babel,
@@ -23,6 +24,7 @@ from flask_babel import (
 from flask_babel import refresh as refresh_babel
 from flask_login import current_user
 from werkzeug.datastructures import LanguageAccept
+from wtforms.i18n import messages_path
 
 # Each language named in its own language, so that someone who cannot read the current one still finds theirs.
 LANGUAGES = {"en": "English", "zh_CN": "中文"}
@@ -100,6 +102,25 @@ def request_translations():
     except AttributeError:
         g._request_translations = translations = get_translations()
         return translations
+
+
+@cache
+def _wtforms_catalog(locale: str) -> support.Translations:
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class WTFormsTranslations:
+    """WTForms' own messages ("This field is required.") in the request's language, each catalog read once per
+    process: Flask-WTF's own reads it from disk in every request that makes a form (every action's)."""
+
+    def gettext(self, string: str) -> str:
+        return _wtforms_catalog(str(get_locale() or DEFAULT_LANGUAGE)).ugettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return _wtforms_catalog(str(get_locale() or DEFAULT_LANGUAGE)).ungettext(singular, plural, n)
+
+
+WTFORMS_TRANSLATIONS = WTFormsTranslations()
 
 
 def once_per_request(key: str, build: Callable[[], T]) -> T:

@@ -2,9 +2,10 @@
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, Field, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
+
+from workorders.forms import Form
 
 
 def _strip(value: str | None) -> str | None:
@@ -26,7 +27,7 @@ class DepartmentsField(Field):
             raise ValidationError(_("Choose at most %(most)s departments.", most=100))
 
 
-class UserEditForm(FlaskForm):
+class UserEditForm(Form):
     display_name = StringField(
         _l("Name shown on the board"),
         filters=[_strip],
@@ -43,13 +44,13 @@ class UserCreateForm(UserEditForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(_l("Password is required.")), Length(max=256)])
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(Form):
     password = PasswordField(
         _l("New password"), validators=[DataRequired(_l("New password is required.")), Length(max=256)]
     )
 
 
-class DepartmentForm(FlaskForm):
+class DepartmentForm(Form):
     code = StringField(_l("Code"), filters=[_strip], validators=[DataRequired(_l("Code is required.")), Length(max=32)])
     name = StringField(
         _l("Name"),
@@ -63,7 +64,7 @@ class ProcessForm(DepartmentForm):
     parallel = BooleanField(_l("Parallel: the next step need not wait for this one"))
 
 
-def first_error(form: FlaskForm) -> str:
+def first_error(form: Form) -> str:
     for field in form:
         if field.errors:
             message, label = str(field.errors[0]), str(field.label.text)

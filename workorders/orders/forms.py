@@ -7,13 +7,12 @@ from datetime import date
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, FileSize
 from wtforms import Field, HiddenField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
 from workorders.errors import BadInput
-from workorders.forms import NonNegativeIntegerField, next_path
+from workorders.forms import Form, NonNegativeIntegerField, next_path
 from workorders.orders.errors import InvalidField
 from workorders.orders.importer import MAX_BYTES, parse_due_date, parse_priority
 from workorders.orders.models import MAX_REASON, MAX_ROUTE_STEPS, MAX_TEXT, OrderDraft, Priority, check_text
@@ -97,7 +96,7 @@ def _strip(value: str | None) -> str | None:
     return value.strip() if value else value
 
 
-class WorkOrderForm(FlaskForm):
+class WorkOrderForm(Form):
     customer = StringField(_l("Customer"), validators=[CheckedText("customer")], filters=[_strip])
     product = StringField(_l("Product"), validators=[CheckedText("product")], filters=[_strip])
     quantity = QuantityField(_l("Quantity"))
@@ -162,7 +161,7 @@ def _move_focus(index: int, length: int) -> str:
     return f"route-up-{position}"
 
 
-class CancelForm(FlaskForm):
+class CancelForm(Form):
     version = NonNegativeIntegerField(_l("version"))
     reason = StringField(_l("Reason"), validators=[CheckedText("reason", MAX_REASON, required=False)])
     next = HiddenField(validators=[Optional(), Length(max=2000)])
@@ -171,7 +170,7 @@ class CancelForm(FlaskForm):
         return next_path(self.next)
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     file = FileField(
         _l("CSV file"),
         validators=[
@@ -181,7 +180,7 @@ class ImportForm(FlaskForm):
     )
 
 
-def first_error(form: FlaskForm) -> str:
+def first_error(form: Form) -> str:
     """The first error message of a form that did not validate."""
     for field in form:
         if field.errors:

@@ -2,14 +2,13 @@
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
-from workorders.forms import MAX_INT, NonNegativeIntegerField, next_path, whole_number
+from workorders.forms import MAX_INT, Form, NonNegativeIntegerField, next_path, whole_number
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """Claim, release, start and pause: just the version the user saw."""
 
     version = NonNegativeIntegerField(_l("version"))
@@ -53,7 +52,7 @@ class SeenTasksField(Field):
             self.data.append(numbers)
 
 
-class BulkAssignForm(FlaskForm):
+class BulkAssignForm(Form):
     """Several tasks (ticked on the board) to one person; an empty assignee is nobody."""
 
     task = SeenTasksField(_l("task"))
