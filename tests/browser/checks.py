@@ -32,6 +32,18 @@ def layout_problems(page) -> list[str]:
     return problems
 
 
+def board_and_mine_fit(open_page, expect, screenshots, width: int, viewport: dict, prefix: str = "") -> list[str]:
+    """Layout problems of sam's board and alice's My tasks (its counts form open) at this size; screenshots of both."""
+    board = open_page("sam", **viewport)  # a supervisor's board: the widest rows, with the assign controls
+    expect(board.locator("table.tasks tbody tr").first).to_be_visible()
+    board.screenshot(path=screenshots / f"{prefix}board-{width}.png", full_page=True)
+    mine = open_page("alice", "/tasks/mine", **viewport)
+    mine.locator("details.complete summary").first.click()  # the counts form open: its inputs count too
+    expect(mine.locator("details.complete input[name=good_qty]").first).to_be_visible()
+    mine.screenshot(path=screenshots / f"{prefix}mine-{width}.png", full_page=True)
+    return layout_problems(board) + layout_problems(mine)
+
+
 def accessibility_tree(page) -> list[dict]:
     """The page's nodes as a screen reader gets them, from Chromium's own accessibility tree (ignored ones left out)."""
     session = page.context.new_cdp_session(page)

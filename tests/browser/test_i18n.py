@@ -7,7 +7,7 @@ import pytest
 from flask_babel import gettext
 from sqlalchemy import select, update
 
-from tests.browser.checks import layout_problems
+from tests.browser.checks import board_and_mine_fit, layout_problems
 from workorders.extensions import db
 from workorders.users.models import User
 
@@ -89,18 +89,9 @@ def test_the_selector_switches_the_language_with_or_without_javascript(app, open
 def test_the_chinese_layout_fits_with_big_targets(app, open_page, expect, shop_floor, screenshots, width):
     speak("zh_CN", "alice", "sam")
     viewport = {"viewport": VIEWPORTS[width], "has_touch": width < 1280}
-    board = open_page("sam", **viewport)  # a supervisor's board: the widest rows, with the assign controls
-    expect(board.locator("table.tasks tbody tr").first).to_be_visible()
-    assert board.locator("html").get_attribute("lang") == "zh-CN"
-    board.screenshot(path=screenshots / f"zh_CN-board-{width}.png", full_page=True)
-    assert layout_problems(board) == []
-
-    mine = open_page("alice", "/tasks/mine", **viewport)
-    mine.locator("details.complete summary").first.click()  # the counts form open: its inputs count too
-    expect(mine.locator("details.complete input[name=good_qty]").first).to_be_visible()
-    mine.screenshot(path=screenshots / f"zh_CN-mine-{width}.png", full_page=True)
-    assert layout_problems(mine) == []
+    assert board_and_mine_fit(open_page, expect, screenshots, width, viewport, prefix="zh_CN-") == []
 
     orders = open_page("sam", "/work-orders", **viewport)
+    assert orders.locator("html").get_attribute("lang") == "zh-CN"
     orders.screenshot(path=screenshots / f"zh_CN-work-orders-{width}.png", full_page=True)
     assert layout_problems(orders) == []

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.checks import accessibility_tree, layout_problems, role, unnamed_controls
+from tests.browser.checks import accessibility_tree, board_and_mine_fit, role, unnamed_controls
 
 pytestmark = pytest.mark.slow
 
@@ -22,16 +22,7 @@ VIEWPORTS = {
 @pytest.mark.parametrize("width", list(VIEWPORTS))
 def test_board_and_my_tasks_fit_with_big_targets(open_page, expect, shop_floor, screenshots, width):
     viewport = {"viewport": VIEWPORTS[width], "has_touch": width < 1280}
-    board = open_page("sam", **viewport)  # a supervisor's board: the widest rows, with the assign controls
-    expect(board.locator("table.tasks tbody tr").first).to_be_visible()
-    board.screenshot(path=screenshots / f"board-{width}.png", full_page=True)
-    assert layout_problems(board) == []
-
-    mine = open_page("alice", "/tasks/mine", **viewport)
-    mine.locator("details.complete summary").first.click()  # the counts form open: its inputs count too
-    expect(mine.locator("details.complete input[name=good_qty]").first).to_be_visible()
-    mine.screenshot(path=screenshots / f"mine-{width}.png", full_page=True)
-    assert layout_problems(mine) == []
+    assert board_and_mine_fit(open_page, expect, screenshots, width, viewport) == []
 
 
 def test_every_control_has_an_accessible_name_and_messages_are_a_live_region(open_page, expect, shop_floor):
