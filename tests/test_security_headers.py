@@ -154,6 +154,12 @@ def test_an_unhandled_exception_still_gets_the_headers(app, shop):
 class TestTooLarge:
     """A body over MAX_CONTENT_LENGTH (16 MiB), or a form field over 500 kB: a clear 413 in each form, never a 500."""
 
+    def test_a_limit_under_one_mib_is_named_as_it_is(self, app, client):
+        app.config["MAX_CONTENT_LENGTH"] = 512 * 1024
+        response = self.post(client, "/login", size=600 * 1024)
+        assert response.status_code == 413
+        assert "at most 0.5 MiB in all" in response.get_data(as_text=True)
+
     def post(self, client, path: str, size: int = TOO_LARGE, **headers):
         content_type = "application/json" if path.startswith("/api/") else "application/x-www-form-urlencoded"
         return client.post(path, data=b"x" * size, headers={"Content-Type": content_type, **headers})

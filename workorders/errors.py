@@ -154,7 +154,8 @@ def render_error(error: DomainError, oob_html: str = "", page: Callable[[], str]
 
 def _too_large() -> DomainError:
     """A 413 that says what the limits are: the whole body, and a form's text (Werkzeug refuses either)."""
-    body_mib = current_app.config["MAX_CONTENT_LENGTH"] // 2**20
+    # One decimal, so that a limit under 1 MiB does not read "0 MiB".
+    body_mib = round(current_app.config["MAX_CONTENT_LENGTH"] / 2**20, 1)
     form_kb = current_app.config["MAX_FORM_MEMORY_SIZE"] // 1000
     error = DomainError(
         _(
