@@ -321,3 +321,15 @@ def test_wtforms_own_messages_follow_the_locale_from_catalogs_read_once(app, hea
         LoginForm()
     # Three forms in two requests: the catalog was read from disk once (Flask-WTF's own reads it every request).
     assert _wtforms_catalog.cache_info().misses == 1
+
+
+def test_an_unfit_assignee_is_refused_in_the_supervisors_language(app, shop, make_task):
+    set_language("sam", "zh_CN")
+    task = make_task(process=shop.offset)
+    headers = {"Authorization": f"Bearer {issue_api_token('sam')}"}
+    response = app.test_client().post(
+        f"/api/v1/tasks/{task.id}/assign", json={"version": 1, "assignee": "nobody-here"}, headers=headers
+    )
+    assert response.status_code == 400 and response.get_json()["code"] == "business_rule"
+    detail = response.get_json()["detail"]
+    assert "'nobody-here'" in detail and CJK.search(detail) and "active member" not in detail

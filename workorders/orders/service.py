@@ -314,7 +314,8 @@ def _check_numbers_free(rows: list[importer.ImportRow]) -> None:
     lines = {row.draft.number: row.line for row in rows if row.draft.number}
     taken = _numbers_of_years(lines).keys() & lines.keys()
     if taken:
-        raise ImportRejected(sorted((lines[number], f"number {number} exists already.") for number in taken))
+        exists = [(lines[number], _("number %(number)s exists already.", number=number)) for number in taken]
+        raise ImportRejected(sorted(exists))
 
 
 def _insert_orders(drafts: list[OrderDraft], processes: dict[str, Process], actor: User | None) -> int:

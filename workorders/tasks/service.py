@@ -453,7 +453,10 @@ def _assignable_person(username: str | None, task: TaskSnapshot) -> Person | Non
 
 def unfit_assignee(username: str, task: TaskSnapshot) -> RuleBroken:
     """The refusal of an assignee who is not an active member of the task's department."""
-    return RuleBroken(f"{username!r} is not an active member of {task.department.name}.", task=task)
+    detail = _(
+        "%(username)r is not an active member of %(department)s.", username=username, department=task.department.name
+    )
+    return RuleBroken(detail, task=task)
 
 
 def _close_work_order_if_done(order_id: int) -> None:
