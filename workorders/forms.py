@@ -46,18 +46,23 @@ class NonNegativeIntegerField(StringField):
         if number is not None and number <= MAX_INT:
             self.data = number
 
+    least = 0  # the smallest number the field takes
+
     def pre_validate(self, form):
-        if self.data is None:
+        if self.data is None or self.data < self.least:
             shown = getattr(self, "raw", "")
             if shown:
                 raise ValidationError(
                     _(
-                        "%(field)s must be a whole number of 0 or more, not %(value)r.",
+                        "%(field)s must be a whole number of %(least)s or more, not %(value)r.",
                         field=self.label.text,
+                        least=self.least,
                         value=shown[:20],
                     )
                 )
-            raise ValidationError(_("%(field)s must be a whole number of 0 or more.", field=self.label.text))
+            raise ValidationError(
+                _("%(field)s must be a whole number of %(least)s or more.", field=self.label.text, least=self.least)
+            )
 
 
 def next_path(field: Field) -> str | None:

@@ -36,18 +36,7 @@ class CheckedText:
 class QuantityField(NonNegativeIntegerField):
     """A NonNegativeIntegerField that also refuses 0."""
 
-    def pre_validate(self, form):
-        if not self.data:
-            shown = getattr(self, "raw", "")
-            if shown:
-                raise ValidationError(
-                    _(
-                        "%(field)s must be a whole number of 1 or more, not %(value)r.",
-                        field=self.label.text,
-                        value=shown[:20],
-                    )
-                )
-            raise ValidationError(_("%(field)s must be a whole number of 1 or more.", field=self.label.text))
+    least = 1
 
 
 class DueDateField(StringField):
