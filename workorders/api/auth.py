@@ -5,14 +5,12 @@ from functools import cache
 from flask import g, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import Select, bindparam, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Select, bindparam
 
-from workorders.auth import detached
 from workorders.errors import Unauthorized
 from workorders.extensions import csrf, db, login_manager
-from workorders.users.models import User
 from workorders.users.passwords import hash_api_token
+from workorders.users.snapshots import UserSnapshot, snapshot_of, user_rows, users
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -31,17 +29,17 @@ def bearer_token() -> str | None:
 @cache
 def user_by_token() -> Select:
     """Built once, as `workorders.auth.user_by_id` is."""
-    return select(User).where(User.api_token_hash == bindparam("token_hash")).options(joinedload(User.departments))
+    return user_rows(users.c.api_token_hash == bindparam("token_hash"))
 
 
-def user_for_token(token: str) -> User | None:
+def user_for_token(token: str) -> UserSnapshot | None:
     """The active user the token belongs to, with their departments: one query."""
-    user = db.session.execute(user_by_token(), {"token_hash": hash_api_token(token)}).unique().scalar_one_or_none()
-    return detached(user) if user is not None and user.active else None
+    user = snapshot_of(db.session.execute(user_by_token(), {"token_hash": hash_api_token(token)}).all())
+    return user if user is not None and user.active else None
 
 
 @login_manager.request_loader
-def load_user_from_request(_request) -> User | None:
+def load_user_from_request(_request) -> UserSnapshot | None:
     """Flask-Login's hook for requests without a session user: API calls with a bearer token."""
     if not request.path.startswith("/api/"):
         return None

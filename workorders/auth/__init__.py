@@ -5,16 +5,15 @@ from functools import cache
 from flask import Flask, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, bindparam, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Select, bindparam
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from workorders.auth.models import LoginThrottle  # noqa: F401  (mapped with the other models)
 from workorders.errors import Unauthorized, render_error, wants_json
 from workorders.extensions import db, login_manager
 from workorders.htmx import is_htmx, redirect_page
-from workorders.notifications.queries import Unread, kept_since, unread_columns
-from workorders.users.models import User
+from workorders.notifications.queries import kept_since
+from workorders.users.snapshots import UserSnapshot, snapshot_of, user_rows, users
 
 
 def init_app(app: Flask) -> None:
@@ -35,36 +34,28 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"])
 
 
+# The session's user: on pages, with the top bar's unread notifications (so they cost no query of their own).
+# Built once (compiled once, cache keys kept), after the models are all mapped.
 @cache
-def user_by_id() -> Select:
-    """Built once (compiled once, its cache key kept), after the models are all mapped; with the departments,
-    which nearly every page asks for, and the unread notifications' count and newest id, which every page's top
-    bar shows (so they cost no query of their own)."""
-    unread = unread_columns("user_id")
-    return select(User, *unread).where(User.id == bindparam("user_id")).options(joinedload(User.departments))
+def user_by_id(unread: bool) -> Select:
+    return user_rows(users.c.id == bindparam("user_id"), unread=unread)
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    """Find the session's user; a cookie from before a password reset, or of a deactivated user, is refused."""
+def load_user(user_id: str) -> UserSnapshot | None:
+    """Find the session's user; a cookie from before a password reset, or of a deactivated user, is refused.
+
+    The unread notifications come along for whatever may render the top bar or answer a live poll: not for an htmx
+    action, which answers with a fragment.
+    """
     id_part, _dot, version_part = user_id.partition(".")
     if not id_part.isdigit() or not version_part.isdigit():
         return None
-    params = {"user_id": int(id_part), "kept_since": kept_since()}
-    row = db.session.execute(user_by_id(), params).unique().one_or_none()
-    user = row[0] if row is not None else None
+    unread = request.method == "GET" or not is_htmx()
+    params = {"user_id": int(id_part), "kept_since": kept_since()} if unread else {"user_id": int(id_part)}
+    user = snapshot_of(db.session.execute(user_by_id(unread), params).all())
     if user is None or not user.active or user.session_version != int(version_part):
         return None
-    user.unread_notifications = Unread(row.unread_count, row.newest_unread)
-    return detached(user)
-
-
-def detached(user: User) -> User:
-    """The request's user, out of the session: a rollback cannot expire it, so every page and error can still
-    say who is logged in without asking the database again (it may be why the request failed)."""
-    for department in user.departments:
-        db.session.expunge(department)
-    db.session.expunge(user)
     return user
 
 

@@ -29,7 +29,41 @@ user_departments = Table(
 )
 
 
-class User(UserMixin, db.Model):
+class Permissions(UserMixin):
+    """What a user may do, by role and departments: for the User model and for the request's UserSnapshot alike.
+
+    A subclass has `id`, `role`, `active` and `session_version`, and says which departments it belongs to.
+    """
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}.{self.session_version}"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_supervisor(self) -> bool:
+        """Supervisors and admins: may assign, reassign and manage work orders."""
+        return self.role in (Role.SUPERVISOR, Role.ADMIN)
+
+    def department_ids(self) -> set[int]:
+        raise NotImplementedError
+
+    def belongs_to(self, department_id: int) -> bool:
+        """Whether the user works in the department (an admin works in all of them)."""
+        return self.is_admin or department_id in self.department_ids()
+
+    def supervises(self, department_id: int) -> bool:
+        """Whether the user may assign and reassign the department's tasks."""
+        return self.is_admin or (self.role == Role.SUPERVISOR and department_id in self.department_ids())
+
+
+class User(Permissions, db.Model):
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint("role IN ('operator', 'supervisor', 'admin')", name="role"),
@@ -55,29 +89,5 @@ class User(UserMixin, db.Model):
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role}>"
 
-    @property
-    def is_active(self) -> bool:
-        return self.active
-
-    def get_id(self) -> str:
-        return f"{self.id}.{self.session_version}"
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == Role.ADMIN
-
-    @property
-    def is_supervisor(self) -> bool:
-        """Supervisors and admins: may assign, reassign and manage work orders."""
-        return self.role in (Role.SUPERVISOR, Role.ADMIN)
-
     def department_ids(self) -> set[int]:
         return {department.id for department in self.departments}
-
-    def belongs_to(self, department_id: int) -> bool:
-        """Whether the user works in the department (an admin works in all of them)."""
-        return self.is_admin or department_id in self.department_ids()
-
-    def supervises(self, department_id: int) -> bool:
-        """Whether the user may assign and reassign the department's tasks."""
-        return self.is_admin or (self.role == Role.SUPERVISOR and department_id in self.department_ids())
