@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
-from typing import TypeVar
+from typing import Any
 
 from babel import Locale, support
 from flask import Flask, g, has_request_context, request
@@ -32,7 +32,6 @@ DEFAULT_LANGUAGE = "en"
 PRIMARY_TAGS = {"en": "en", "zh": "zh_CN"}
 HTML_LANG = {"en": "en", "zh_CN": "zh-CN"}
 LOCALES = {language: Locale.parse(language) for language in LANGUAGES}
-T = TypeVar("T")
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 
 babel = Babel()
@@ -123,19 +122,26 @@ class WTFormsTranslations:
 WTFORMS_TRANSLATIONS = WTFormsTranslations()
 
 
-def once_per_request(key: str, build: Callable[[], T]) -> T:
-    """`build()`'s texts, made once per request and language: for texts every row of a table repeats."""
-    made = g.setdefault("_translated_texts", {})
-    if key not in made:
-        made[key] = build()
-    return made[key]
+# Texts that depend on the language alone, translated once per process and language (see `translated_once`).
+_TRANSLATED: dict[tuple[str, str], dict[str, str]] = {}
+
+
+def translated_once(name: str, texts: Mapping[str, Any]) -> dict[str, str]:
+    """`texts` (lazy strings, by key) in the request's language, translated once per process and language: for the
+    column names and status labels every row of a table repeats. `name` tells one set of texts from another."""
+    if not has_request_context():
+        return {text_key: str(text) for text_key, text in texts.items()}
+    key = (name, current_language())
+    found = _TRANSLATED.get(key)
+    if found is None:
+        found = _TRANSLATED[key] = {text_key: str(text) for text_key, text in texts.items()}
+    return found
 
 
 def refresh_language() -> None:
     """Choose the language again (after logging in, the user's own replaces the login page's)."""
     refresh_babel()
     g.pop("_request_translations", None)
-    g.pop("_translated_texts", None)
 
 
 def number(value: int | float | None) -> str:

@@ -6,7 +6,7 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from workorders.i18n import once_per_request
+from workorders.i18n import translated_once
 
 # Keyed by the plain values (TaskStatus is a StrEnum): errors.py reads this too, and it imports no model.
 STATUS_LABELS = {
@@ -31,13 +31,13 @@ COLUMN_LABELS = {
 
 
 def column_labels() -> dict[str, str]:
-    """The column names in the viewer's language, translated once per request rather than once per row."""
-    return once_per_request("task_columns", lambda: {key: str(label) for key, label in COLUMN_LABELS.items()})
+    """The column names in the viewer's language."""
+    return translated_once("task_columns", COLUMN_LABELS)
 
 
 def status_label(status: str) -> str:
     """The status as the viewer reads it; an unknown value as it is."""
-    return str(STATUS_LABELS.get(status, status))
+    return translated_once("statuses", STATUS_LABELS).get(status, status)
 
 
 # A history line reads "<who> <action>": the verb in the past, as the viewer reads it.
@@ -57,7 +57,7 @@ _CANCELLED_NOTE = "Work order cancelled"
 
 def action_label(action: str) -> str:
     """The action as the viewer reads it in a history line; an unknown value as it is."""
-    return str(ACTION_LABELS.get(action, action))
+    return translated_once("actions", ACTION_LABELS).get(action, action)
 
 
 def event_note(note: str | None) -> str:
