@@ -20,6 +20,7 @@ from tests.helpers import HTMX, attr, count_queries, csrf_token, logged_in
 from tests.test_api import Api
 from workorders.extensions import db
 from workorders.users.service import issue_api_token
+from workorders.users.snapshots import snapshot_of, user_rows, users
 
 
 @contextmanager
@@ -171,3 +172,27 @@ def test_a_conflict_dialog_and_its_fresh_row_render_with_the_database_gone(app, 
     assert attr(body, "task-dialog", "data-current-owner") == "alice"
     assert attr(body, f"task-{task_id}", "data-assignee") == "alice"
     assert "Alice Archer (alice) has" in body
+
+
+def test_the_request_user_is_one_statement_with_departments_and_the_unread_count_only_where_shown(app, shop, task_id):
+    client = logged_in(app, "alice")
+    token = csrf_token(client, "/tasks")
+    with count_queries() as statements:
+        client.post(f"/tasks/{task_id}/claim", data={"csrf_token": token, "version": 1}, headers=HTMX)
+    assert "user_departments" in statements[0] and "notifications" not in statements[0], statements[0]
+    with count_queries() as statements:
+        assert client.get("/tasks").status_code == 200
+    assert "user_departments" in statements[0] and "notifications" in statements[0], statements[0]
+
+
+def test_the_request_user_may_do_what_the_model_says_it_may(app, shop):
+    """The session's UserSnapshot and the ORM User answer every permission question alike, for every role."""
+    departments = (shop.printing.id, shop.cutting.id)
+    for user in (shop.alice, shop.carol, shop.sam, shop.admin):
+        snapshot = snapshot_of(db.session.execute(user_rows(users.c.id == user.id)).all())
+        assert snapshot.get_id() == user.get_id() and snapshot.is_active
+        assert (snapshot.is_admin, snapshot.is_supervisor) == (user.is_admin, user.is_supervisor)
+        assert snapshot.department_ids() == user.department_ids()
+        for department_id in departments:
+            assert snapshot.belongs_to(department_id) == user.belongs_to(department_id), (user, department_id)
+            assert snapshot.supervises(department_id) == user.supervises(department_id), (user, department_id)
