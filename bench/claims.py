@@ -1,6 +1,7 @@
 """Benchmark: claims through the whole stack (gunicorn, HTTP, PostgreSQL), with pgbench as the ceiling.
 
-Run: `.venv/bin/python -m bench.claims [--project PATH] [--seconds 20] [--lane api|htmx|both]`. For each lane, a
+Run: `.venv/bin/python -m bench.claims [--project PATH] [--seconds 20] [--lane api|htmx|both]`, or with
+`--against OTHER [--pairs 2]` to run another checkout in turns with PATH and print each pair's ratio. For each lane, a
 scratch database built by PATH's own migrations gets 16 operators and 20,000 open tasks; PATH's app is served by
 gunicorn (4 sync workers) and wrk (bench/claims.lua) claims with 16 closed-loop clients, half the time one of 10
 hot tasks (real 409 contention), else any task. Measured: claims/s, latency, statuses, CPU ms per claim of the
@@ -86,6 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--project", type=Path, default=ROOT, help="the checkout whose app is served")
     parser.add_argument("--seconds", type=int, default=20, help="measured seconds per lane")
     parser.add_argument("--lane", choices=("api", "htmx", "both"), default="both")
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="another checkout (the commit to compare with): run in turns with --project, each pair's ratio printed",
+    )
+    parser.add_argument("--pairs", type=int, default=2, help="with --against: how many turns of each")
     args = parser.parse_args(argv)
     project = args.project.resolve()
     # psycopg and pgbench take libpq's URL; SQLAlchemy's driver name may come along from the tests' setting.
@@ -98,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     if not ensure_wrk():
         return 2
     lanes = ("api", "htmx") if args.lane == "both" else (args.lane,)
+    if args.against is not None:
+        return compare(args.against.resolve(), project, server, lanes, args.seconds, args.pairs)
     results = [run_lane(project, server, lane, args.seconds) for lane in lanes]
     for result in results:
         print(f"\nSQL of one claim, {result.lane} lane (pgbench script, parameters as pgbench variables):")
@@ -105,6 +114,39 @@ def main(argv: list[str] | None = None) -> int:
     print_table(results)
     print(f"\ncheckout: {project} at {checkout_commit(project)}")
     return 1 if any(result.problems for result in results) else 0
+
+
+def compare(before: Path, after: Path, server: str, lanes: tuple[str, ...], seconds: int, pairs: int) -> int:
+    """Run `before` and `after` in turns, lane by lane, `pairs` times; print each pair's figures and ratio.
+
+    A shared machine's speed drifts by more than the difference being measured, even minutes apart: both commits
+    of a pair run back to back, so only the ratio within a pair is compared, never figures across pairs.
+    """
+    rows, problems = [], []
+    for pair in range(1, pairs + 1):
+        for lane in lanes:
+            first, second = (run_lane(project, server, lane, seconds) for project in (before, after))
+            problems += [f"{lane}, pair {pair}: {problem}" for problem in first.problems + second.problems]
+            rows.append((lane, pair, first.figures, second.figures))
+    print(f"\nbefore: {before} at {checkout_commit(before)}\nafter:  {after} at {checkout_commit(after)}")
+    print("\n| lane | pair | code | claims/s | app CPU ms | PG CPU ms | total CPU ms/claim | statements | ratio |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    ratios: dict[str, list[float]] = {lane: [] for lane in lanes}
+    for lane, pair, first, second in rows:
+        ratio = second["total CPU ms/claim"] / first["total CPU ms/claim"]
+        ratios[lane].append(ratio)
+        for code, figures, shown in (("before", first, "1"), ("after", second, f"**{ratio:.2f}**")):
+            cells = [f"{figures[name]:.{digits}f}" for name, digits in COMPARED]
+            cells += [f"{figures['statements/claim']:.0f}", shown]
+            print(f"| {lane} | {pair} | {code} | " + " | ".join(cells) + " |")
+    for lane, found in ratios.items():
+        print(f"{lane}: after / before, total CPU per claim: {', '.join(f'{ratio:.2f}' for ratio in found)}")
+    for problem in problems:
+        print(problem)
+    return 1 if problems else 0
+
+
+COMPARED = (("claims/s", 0), ("app CPU ms/claim", 2), ("PG CPU ms/claim", 2), ("total CPU ms/claim", 2))
 
 
 def checkout_commit(project: Path) -> str:
