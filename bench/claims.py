@@ -1,7 +1,7 @@
 """Benchmark: claims through the whole stack (gunicorn, HTTP, PostgreSQL), with pgbench as the ceiling.
 
 Run: `.venv/bin/python -m bench.claims [--project PATH] [--seconds 20] [--lane api|htmx|both]`, or with
-`--against OTHER [--pairs 2]` to run another checkout in turns with PATH and print each pair's ratio. For each lane, a
+`--against OTHER` to serve another checkout beside PATH, load the two in turns and print the ratio. For each lane, a
 scratch database built by PATH's own migrations gets 16 operators and 20,000 open tasks; PATH's app is served by
 gunicorn (4 sync workers) and wrk (bench/claims.lua) claims with 16 closed-loop clients, half the time one of 10
 hot tasks (real 409 contention), else any task. Measured: claims/s, latency, statuses, CPU ms per claim of the
@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from http.cookiejar import CookieJar
@@ -90,9 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--against",
         type=Path,
-        help="another checkout (the commit to compare with): run in turns with --project, each pair's ratio printed",
+        help="another checkout (the commit to compare with): served beside --project and loaded in turns",
     )
-    parser.add_argument("--pairs", type=int, default=2, help="with --against: how many turns of each")
     args = parser.parse_args(argv)
     project = args.project.resolve()
     # psycopg and pgbench take libpq's URL; SQLAlchemy's driver name may come along from the tests' setting.
@@ -106,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     lanes = ("api", "htmx") if args.lane == "both" else (args.lane,)
     if args.against is not None:
-        return compare(args.against.resolve(), project, server, lanes, args.seconds, args.pairs)
+        return compare(args.against.resolve(), project, server, lanes, args.seconds)
     results = [run_lane(project, server, lane, args.seconds) for lane in lanes]
     for result in results:
         print(f"\nSQL of one claim, {result.lane} lane (pgbench script, parameters as pgbench variables):")
@@ -116,37 +115,77 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if any(result.problems for result in results) else 0
 
 
-def compare(before: Path, after: Path, server: str, lanes: tuple[str, ...], seconds: int, pairs: int) -> int:
-    """Run `before` and `after` in turns, lane by lane, `pairs` times; print each pair's figures and ratio.
+def compare(before: Path, after: Path, server: str, lanes: tuple[str, ...], seconds: int) -> int:
+    """Serve `before` and `after` side by side and load them in turns, 5 s each, for `seconds` of claims each.
 
-    A shared machine's speed drifts by more than the difference being measured, even minutes apart: both commits
-    of a pair run back to back, so only the ratio within a pair is compared, never figures across pairs.
+    A shared machine's speed drifts by more than the difference being measured, even from one minute to the next
+    (the same commit measured 12.7 and 16.3 ms per claim three minutes apart). Short turns, in the order
+    ABBA ABBA …, put both commits under the same drift; only the ratio is compared. No pgbench ceiling here.
     """
-    rows, problems = [], []
-    for pair in range(1, pairs + 1):
-        for lane in lanes:
-            first, second = (run_lane(project, server, lane, seconds) for project in (before, after))
-            problems += [f"{lane}, pair {pair}: {problem}" for problem in first.problems + second.problems]
-            rows.append((lane, pair, first.figures, second.figures))
-    print(f"\nbefore: {before} at {checkout_commit(before)}\nafter:  {after} at {checkout_commit(after)}")
-    print("\n| lane | pair | code | claims/s | app CPU ms | PG CPU ms | total CPU ms/claim | statements | ratio |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    ratios: dict[str, list[float]] = {lane: [] for lane in lanes}
-    for lane, pair, first, second in rows:
-        ratio = second["total CPU ms/claim"] / first["total CPU ms/claim"]
-        ratios[lane].append(ratio)
-        for code, figures, shown in (("before", first, "1"), ("after", second, f"**{ratio:.2f}**")):
+    problems, rows, notes = [], [], []
+    for lane in lanes:
+        totals, turn_ratios, lane_problems = compare_lane(lane, (before, after), server, seconds)
+        problems += [f"{lane}: {problem}" for problem in lane_problems]
+        ratio = totals[1]["total"] / totals[0]["total"]
+        for code, figures, shown in (("before", totals[0], "1"), ("after", totals[1], f"**{ratio:.2f}**")):
             cells = [f"{figures[name]:.{digits}f}" for name, digits in COMPARED]
-            cells += [f"{figures['statements/claim']:.0f}", shown]
-            print(f"| {lane} | {pair} | {code} | " + " | ".join(cells) + " |")
-    for lane, found in ratios.items():
-        print(f"{lane}: after / before, total CPU per claim: {', '.join(f'{ratio:.2f}' for ratio in found)}")
-    for problem in problems:
-        print(problem)
+            rows.append(f"| {lane} | {code} | " + " | ".join(cells) + f" | {shown} |")
+        spread = ", ".join(f"{turn:.2f}" for turn in turn_ratios)
+        notes.append(f"{lane}: after / before, total CPU per claim {ratio:.2f}; turn by turn: {spread}")
+    print(f"\nbefore: {before} at {checkout_commit(before)}\nafter:  {after} at {checkout_commit(after)}\n")
+    print("| lane | code | claims/s | app CPU ms | PG CPU ms | total CPU ms/claim | ratio |")
+    print("|---|---|---|---|---|---|---|")
+    print("\n".join(rows + notes + problems))
     return 1 if problems else 0
 
 
-COMPARED = (("claims/s", 0), ("app CPU ms/claim", 2), ("PG CPU ms/claim", 2), ("total CPU ms/claim", 2))
+COMPARED = (("rate", 0), ("app", 2), ("pg", 2), ("total", 2))
+TURN_SECONDS = 5
+
+
+def compare_lane(lane: str, projects: tuple[Path, Path], server: str, seconds: int):
+    """Both projects' apps on their own fresh data, loaded in turns; their figures per claim, each turn's ratio of
+    total CPU per claim, and what the audit and the logs found."""
+    with ExitStack() as stack:
+        served = []
+        for project in projects:
+            print(f"\n[{lane}] {project}: setting up 20,000 tasks …", flush=True)
+            url = stack.enter_context(scratch_database(server))
+            migrate(project, url)
+            seed = seed_data(url)
+            base_url, master, log = stack.enter_context(gunicorn(project, url))
+            credentials = seed.tokens if lane == "api" else login_sessions(base_url, seed)
+            config = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "wrk.conf"
+            config.write_text(wrk_config(lane, seed, credentials))
+            run_wrk(base_url, config, WARM_UP_SECONDS)
+            served.append((url, base_url, master, log, config))
+        turns = max(1, seconds // TURN_SECONDS)
+        print(f"[{lane}] {turns} turns of {TURN_SECONDS} s each, in the order ABBA …", flush=True)
+        measured: list[list[tuple[dict, dict]]] = [[], []]
+        for turn in range(turns):
+            for index in (0, 1) if turn % 2 == 0 else (1, 0):
+                url, base_url, master, _log, config = served[index]
+                measured[index].append(measured_load(base_url, config, TURN_SECONDS, master, server, url))
+        problems = []
+        for url, _base_url, _master, log, _config in served:
+            problems += audit_problems(url)
+            errors = [line for line in log.read_text().splitlines() if "Traceback" in line or "[ERROR]" in line]
+            problems += [f"gunicorn logged {len(errors)} errors, first: {errors[0]}"] if errors else []
+    totals = [per_claim(runs) for runs in measured]
+    turn_ratios = [per_claim([b])["total"] / per_claim([a])["total"] for a, b in zip(*measured, strict=True)]
+    for runs in measured:
+        other = sum(n for load, _ in runs for status, n in load["statuses"].items() if status not in ("200", "409"))
+        errors = sum(sum(load["errors"].values()) for load, _ in runs)
+        problems += [f"{other} responses other than 200 and 409, {errors} socket errors"] if other or errors else []
+    return totals, turn_ratios, problems
+
+
+def per_claim(runs: list[tuple[dict, dict]]) -> dict:
+    """Claims per second and CPU ms per claim (app, PostgreSQL, both) over several measured runs."""
+    responses = sum(load["requests"] for load, _ in runs)
+    seconds = sum(load["duration_us"] for load, _ in runs) / 1e6
+    app, pg = (sum(cpu[part] for _, cpu in runs) / responses for part in ("app", "pg"))
+    return {"rate": responses / seconds, "app": app, "pg": pg, "total": app + pg}
 
 
 def checkout_commit(project: Path) -> str:
