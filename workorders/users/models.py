@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
@@ -51,7 +52,7 @@ class Permissions(UserMixin):
         """Supervisors and admins: may assign, reassign and manage work orders."""
         return self.role in (Role.SUPERVISOR, Role.ADMIN)
 
-    def department_ids(self) -> set[int]:
+    def department_ids(self) -> AbstractSet[int]:
         raise NotImplementedError
 
     def belongs_to(self, department_id: int) -> bool:

@@ -34,8 +34,8 @@ class UserSnapshot(Permissions):
     member_of: frozenset[int]
     unread_notifications: Unread | None = None
 
-    def department_ids(self) -> set[int]:
-        return set(self.member_of)
+    def department_ids(self) -> frozenset[int]:
+        return self.member_of
 
 
 def user_rows(*where, unread: bool = False) -> Select:
