@@ -153,12 +153,7 @@ def compare_lane(lane: str, projects: tuple[Path, Path], server: str, seconds: i
             url = stack.enter_context(scratch_database(server))
             migrate(project, url)
             seed = seed_data(url)
-            base_url, master, log = stack.enter_context(gunicorn(project, url))
-            credentials = seed.tokens if lane == "api" else login_sessions(base_url, seed)
-            config = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "wrk.conf"
-            config.write_text(wrk_config(lane, seed, credentials))
-            run_wrk(base_url, config, WARM_UP_SECONDS)
-            served.append((url, base_url, master, log, config))
+            served.append((url, *stack.enter_context(serving(project, url, lane, seed))))
         turns = max(1, seconds // TURN_SECONDS)
         print(f"[{lane}] {turns} turns of {TURN_SECONDS} s each, in the order ABBA …", flush=True)
         measured: list[list[tuple[dict, dict]]] = [[], []]
@@ -223,14 +218,9 @@ def run_lane(project: Path, server: str, lane: str, seconds: int) -> LaneResult:
             script = pgbench_script(
                 captured["conversation"], seed.task_ids[-1], seed.user_ids[-1], seed.task_range, seed.user_range
             )
-            with gunicorn(project, url) as (base_url, master, log):
-                credentials = seed.tokens if lane == "api" else login_sessions(base_url, seed)
-                with tempfile.TemporaryDirectory() as folder:
-                    config = Path(folder) / "wrk.conf"
-                    config.write_text(wrk_config(lane, seed, credentials))
-                    print(f"[{lane}] warming up {WARM_UP_SECONDS} s, then {seconds} s of claims …", flush=True)
-                    run_wrk(base_url, config, WARM_UP_SECONDS)
-                    load, cpu = measured_load(base_url, config, seconds, master, server, url)
+            print(f"[{lane}] warming up {WARM_UP_SECONDS} s, then {seconds} s of claims …", flush=True)
+            with serving(project, url, lane, seed) as (base_url, master, log, config):
+                load, cpu = measured_load(base_url, config, seconds, master, server, url)
                 log_lines = log.read_text().splitlines()
             problems = audit_problems(url)
             print(f"[{lane}] pgbench ceiling, {seconds} s …", flush=True)
@@ -241,6 +231,18 @@ def run_lane(project: Path, server: str, lane: str, seconds: int) -> LaneResult:
     figures = lane_figures(load, cpu, captured["statements"], tps)
     figures["round trips"] = sum(not line.startswith("\\") for line in script.splitlines())
     return LaneResult(lane, figures, script, problems)
+
+
+@contextmanager
+def serving(project: Path, url: str, lane: str, seed: Seed) -> Iterator[tuple[str, int, Path, Path]]:
+    """PROJECT's app under gunicorn on `url`, its operators' credentials in a wrk config, warmed up; yields the
+    URL, gunicorn's pid, its log and the wrk config."""
+    with gunicorn(project, url) as (base_url, master, log), tempfile.TemporaryDirectory() as folder:
+        credentials = seed.tokens if lane == "api" else login_sessions(base_url, seed)
+        config = Path(folder) / "wrk.conf"
+        config.write_text(wrk_config(lane, seed, credentials))
+        run_wrk(base_url, config, WARM_UP_SECONDS)
+        yield base_url, master, log, config
 
 
 @contextmanager
