@@ -47,6 +47,39 @@ def database_gone_after_the_transaction(app) -> Iterator[list[str]]:
         event.remove(Session, "after_commit", end)
 
 
+@contextmanager
+def database_gone_after_the_first_statement(app) -> Iterator[list[str]]:
+    """After the block's first statement, every statement fails as if the server had gone."""
+    sent: list[str] = []
+
+    def refuse(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+        sent.append(statement)
+        if len(sent) > 1:
+            raise OperationalError(statement, {}, ConnectionError("server closed the connection unexpectedly"))
+
+    event.listen(db.engine, "before_cursor_execute", refuse)
+    try:
+        yield sent
+    finally:
+        event.remove(db.engine, "before_cursor_execute", refuse)
+
+
+@contextmanager
+def transactions_begun() -> Iterator[list[str]]:
+    """Every BEGIN the block's engine connections send (SQLAlchemy's begin event; autocommit reads have none)."""
+    begun: list[str] = []
+
+    def begin(connection) -> None:
+        if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            begun.append("BEGIN")
+
+    event.listen(db.engine, "begin", begin)
+    try:
+        yield begun
+    finally:
+        event.remove(db.engine, "begin", begin)
+
+
 @pytest.fixture
 def task_id(shop, make_task) -> int:
     """A free Printing task at version 1; a plain id, so reading it inside a counted block sends nothing."""
@@ -81,19 +114,41 @@ def test_an_htmx_claim_costs_three_statements_on_postgres_four_on_sqlite(app, sh
 
 
 @pytest.mark.parametrize("lane", ["htmx", "api"])
-def test_a_conflict_costs_at_most_four_statements(app, shop, task_id, lane):
+def test_a_conflict_is_one_statement_and_no_transaction(app, shop, task_id, lane):
+    """The caller and the task as committed, read together outside a transaction: no BEGIN, lock or ROLLBACK."""
     claim_htmx(logged_in(app, "alice"), task_id)
     if lane == "api":
         api = Api(app.test_client(), issue_api_token("bob"))
-        with count_queries() as statements:
+        with count_queries() as statements, transactions_begun() as begun:
             response = api.post(f"/tasks/{task_id}/claim", {"version": 1})
     else:
         client = logged_in(app, "bob")
         token = csrf_token(client, "/tasks")
-        with count_queries() as statements:
+        with count_queries() as statements, transactions_begun() as begun:
             response = client.post(f"/tasks/{task_id}/claim", data={"csrf_token": token, "version": 1}, headers=HTMX)
     assert response.status_code == 409
-    assert len(statements) <= 4, statements
+    assert response.headers.get("HX-Retarget", "#modal-slot") == "#modal-slot"
+    assert len(statements) == 1, statements
+    assert "user_departments" in statements[0] and "FOR UPDATE" not in statements[0], statements[0]
+    assert begun == [], "a refusal needs no transaction"
+
+
+@pytest.mark.parametrize("lane", ["htmx", "api"])
+def test_a_claim_locks_only_to_change_the_task(app, shop, task_id, lane):
+    """The first look (with the caller), then one transaction: the lock (a second look) and the write."""
+    if lane == "api":
+        api = Api(app.test_client(), issue_api_token("alice"))
+        with count_queries() as statements, transactions_begun() as begun:
+            response = api.post(f"/tasks/{task_id}/claim", {"version": 1})
+    else:
+        client = logged_in(app, "alice")
+        token = csrf_token(client, "/tasks")
+        with count_queries() as statements, transactions_begun() as begun:
+            response = client.post(f"/tasks/{task_id}/claim", data={"csrf_token": token, "version": 1}, headers=HTMX)
+    assert response.status_code == 200
+    assert "user_departments" in statements[0] and "FOR UPDATE" not in statements[0], statements[0]
+    assert "FOR UPDATE" in statements[1] or db.engine.dialect.name == "sqlite", statements[1]
+    assert begun == ["BEGIN"]
 
 
 def test_a_supervisors_stale_assign_conflict_costs_at_most_four_statements(app, shop, task_id):
@@ -164,11 +219,11 @@ def test_a_conflict_dialog_and_its_fresh_row_render_with_the_database_gone(app, 
     claim_htmx(logged_in(app, "alice"), task_id)
     client = logged_in(app, "bob")
     token = csrf_token(client, "/tasks")
-    with database_gone_after_the_transaction(app) as gone:
+    with database_gone_after_the_first_statement(app) as sent:
         response = client.post(f"/tasks/{task_id}/claim", data={"csrf_token": token, "version": 2}, headers=HTMX)
     body = response.get_data(as_text=True)
     assert response.status_code == 409, body
-    assert gone == ["gone"], "the dialog and the row came from what the refusing transaction locked"
+    assert len(sent) == 1, "the dialog and the row came from the one statement that read the caller and the task"
     assert attr(body, "task-dialog", "data-current-owner") == "alice"
     assert attr(body, f"task-{task_id}", "data-assignee") == "alice"
     assert "Alice Archer (alice) has" in body

@@ -1,14 +1,38 @@
 """The one short transaction every service change runs in."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from flask import current_app, g, has_request_context
+from sqlalchemy import Executable, Row
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from workorders.errors import Unavailable, rollback_quietly
 from workorders.extensions import db
+
+
+def read_on_its_own(statement: Executable, params: dict) -> Sequence[Row]:
+    """The rows of one read, run outside the session's transaction, in autocommit: no BEGIN before it, no ROLLBACK
+    after it (two round trips fewer than a one-statement transaction), and no snapshot or lock kept once it is read.
+
+    For what a request reads first (its user, an action's first look at its task); a database failure raises as
+    any statement's does.
+    """
+    with db.engine.connect() as connection:
+        return connection.execution_options(isolation_level="AUTOCOMMIT").execute(statement, params).all()
+
+
+@contextmanager
+def reading(label: str, task_id: int | None = None) -> Iterator[None]:
+    """Reads outside a transaction (`read_on_its_own`): a database failure raises Unavailable, nothing changed."""
+    try:
+        yield
+    except SQLAlchemyError as error:
+        if not unavailable(error):
+            raise
+        current_app.logger.warning("%s: database unavailable: %s", label, getattr(error, "orig", error))
+        raise Unavailable.nothing_changed(task_id) from error
 
 
 @contextmanager

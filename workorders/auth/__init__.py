@@ -13,6 +13,7 @@ from workorders.errors import Unauthorized, render_error, wants_json
 from workorders.extensions import db, login_manager
 from workorders.htmx import is_htmx, redirect_page
 from workorders.notifications.queries import kept_since
+from workorders.tasks import first_look
 from workorders.users.snapshots import UserSnapshot, snapshot_of, user_rows, users
 
 
@@ -53,7 +54,8 @@ def load_user(user_id: str) -> UserSnapshot | None:
         return None
     unread = request.method == "GET" or not is_htmx()
     params = {"user_id": int(id_part), "kept_since": kept_since()} if unread else {"user_id": int(id_part)}
-    user = snapshot_of(db.session.execute(user_by_id(unread), params).all())
+    rows = first_look.read_user(user_by_id(unread), params)  # an action's task comes along
+    user = snapshot_of(rows if rows is not None else db.session.execute(user_by_id(unread), params).all())
     if user is None or not user.active or user.session_version != int(version_part):
         return None
     return user

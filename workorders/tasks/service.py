@@ -2,6 +2,9 @@
 
 Every action follows the same steps (`_act`):
 
+0. **Look** at the task as last committed, without a lock or a transaction (`first_look`; for an action request it
+   came in the statement that read the caller), and decide on it. A refusal or a no-op is answered from that look:
+   no BEGIN, no lock, no ROLLBACK. Only a change goes on, and decides again on what the lock shows.
 1. **Lock** the task row and read, in that one statement, all that the rules and the answer need: the task, its
    work order, process, department, holder, and the previous step it may be waiting for (``WITH locked AS
    (SELECT … FOR UPDATE) SELECT …``, see `statements.LOCK_TASK`; the lock wait is bounded by ``lock_timeout``,
@@ -33,13 +36,14 @@ from sqlalchemy import func, select, update
 from workorders.extensions import db
 from workorders.notifications.service import notify_holder_changes
 from workorders.orders.models import OrderStatus, WorkOrder
+from workorders.tasks import first_look
 from workorders.tasks import statements as sql
 from workorders.tasks.errors import NotAllowed, RuleBroken, TaskConflict, TaskError, TaskNotFound
 from workorders.tasks.labels import status_label
 from workorders.tasks.models import CLAIMABLE, NOT_DONE, Task, TaskEvent, TaskStatus
 from workorders.tasks.queries import assignee_choices
 from workorders.tasks.snapshots import Member, Person, TaskSnapshot
-from workorders.transactions import transaction
+from workorders.transactions import reading, transaction
 from workorders.users.models import User, user_departments
 
 
@@ -263,10 +267,25 @@ ACTIONS = {
 def _act(
     task_id: int, actor: User, decide: Callable[[TaskSnapshot], Decision], lock_user_id: int | None = None
 ) -> Outcome:
-    """Lock, decide, write, commit; the outcome (or the refusal) carries the row as this transaction left it.
+    """Decide on the task as last committed; for a change, lock, decide again, write, commit. The outcome (or the
+    refusal) carries the row as it was decided on, or as this transaction left it.
 
-    `lock_user_id`: a user row to lock along with the task, in the same statement (the claimant's, for the cap).
+    Refusals and no-ops are answered from the first look (`first_look`), without a transaction; `decide` may
+    therefore run twice, and must not write. `lock_user_id`: a user row to lock along with the task, in the same
+    statement (the claimant's, for the cap).
     """
+    with reading(f"task {task_id}", task_id=task_id):
+        seen = first_look.committed(task_id)
+        if seen is None:
+            raise TaskNotFound(task_id)
+        try:
+            decision = decide(seen)
+        except TaskError as refusal:
+            if refusal.task is not None:
+                refusal.choices = _choices(actor, refusal.task)
+            raise
+        if isinstance(decision, Outcome):
+            return replace(decision, choices=_choices(actor, seen))
     with transaction(f"task {task_id}", task_id=task_id):
         try:
             # A second round only on SQLite, when another writer committed between our read and our write:

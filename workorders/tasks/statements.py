@@ -7,8 +7,9 @@ built once, each is compiled once and its cache key kept, and psycopg prepares i
 from __future__ import annotations
 
 from functools import cache
+from types import SimpleNamespace
 
-from sqlalchemy import Update, bindparam, func, insert, select, text, true, update
+from sqlalchemy import Select, Update, bindparam, func, insert, select, text, true, update
 
 from workorders.departments.models import Department, Process
 from workorders.orders.models import WorkOrder
@@ -24,7 +25,7 @@ processes = Process.__table__
 departments = Department.__table__
 
 
-def _lock_task(lock_user: bool = False, many: bool = False):
+def _lock_task(lock_user: bool = False, many: bool = False, lock: bool = True):
     """The task row locked, with all its row shows; the lock is taken in a CTE and the rest joined outside it.
 
     Joined in the locking SELECT itself, PostgreSQL would, after waiting for the lock, re-check the task's new
@@ -37,12 +38,15 @@ def _lock_task(lock_user: bool = False, many: bool = False):
 
     With `many`, every task of the list :task_ids, locked in id order (the CTE's ORDER BY runs below its row
     locks), so that two transactions locking overlapping sets of tasks never wait for each other in a circle.
+
+    Without `lock`, the same row as last committed, nothing locked: an action's first look (`PEEK_TASK`).
     """
     if many:
         wanted = tasks.c.id.in_(bindparam("task_ids", expanding=True))
         locked = select(tasks).where(wanted).order_by(tasks.c.id).with_for_update().cte("locked")
     else:
-        locked = select(tasks).where(tasks.c.id == bindparam("task_id")).with_for_update().cte("locked")
+        locked = select(tasks).where(tasks.c.id == bindparam("task_id"))
+        locked = locked.with_for_update().cte("locked") if lock else locked.cte("committed")
     prev, prev_process = tasks.alias("prev"), processes.alias("prev_process")
     blocker, blocker_process, holder = tasks.alias("blocker"), processes.alias("blocker_process"), users.alias("holder")
     previous_step = (
@@ -98,6 +102,7 @@ def _with_user_lock(joined, locked):
 LOCK_TASK = _lock_task()
 LOCK_TASK_AND_USER = _lock_task(lock_user=True)
 LOCK_TASKS = _lock_task(many=True)
+PEEK_TASK = _lock_task(lock=False)
 LOCK_USER = select(users.c.id).where(users.c.id == bindparam("user_id")).with_for_update()
 HOLDER = select(users.c.username, users.c.display_name, users.c.active).where(users.c.id == bindparam("user_id"))
 INSERT_EVENT = insert(events)
@@ -203,7 +208,7 @@ RETURNING task_id
 
 
 def snapshot(row) -> TaskSnapshot:
-    """A TaskSnapshot from a LOCK_TASK row; `holder` names the holder when the join could not (see `holder`)."""
+    """A TaskSnapshot from a LOCK_TASK or PEEK_TASK row, or from a namespace with the same names."""
     return TaskSnapshot(
         id=row.id,
         work_order_id=row.work_order_id,
@@ -227,3 +232,27 @@ def snapshot(row) -> TaskSnapshot:
             else None
         ),
     )
+
+
+# PEEK_TASK beside the request's user (`first_look.read_user`): its columns, each labelled with this prefix.
+TASK_PREFIX = "task_"
+
+
+@cache
+def task_beside(user_statement: Select) -> Select:
+    """`user_statement` with PEEK_TASK's columns for :task_id on each of its rows (NULLs if there is no such
+    task), labelled TASK_PREFIX + name: the caller and the task they act on, in one round trip."""
+    task = PEEK_TASK.subquery("task")
+    columns = [column.label(TASK_PREFIX + column.name) for column in task.c]
+    return user_statement.outerjoin(task, true()).add_columns(*columns)
+
+
+def prefixed_snapshot(row) -> TaskSnapshot | None:
+    """The TaskSnapshot of a `task_beside` row; None when the task was not found."""
+    values = row._mapping
+    if values[TASK_PREFIX + "id"] is None:
+        return None
+    return snapshot(SimpleNamespace(**{name: values[TASK_PREFIX + name] for name in _PEEK_NAMES}))
+
+
+_PEEK_NAMES = tuple(column.name for column in PEEK_TASK.selected_columns)
