@@ -10,6 +10,9 @@ timeout = 30
 graceful_timeout = 20
 accesslog = "-"
 raw_env = ["WORKORDERS_ENV=production"]
+# Each worker touches a file every loop to tell the master it is alive: in memory, not on disk (gunicorn's advice).
+if os.path.isdir("/dev/shm"):
+    worker_tmp_dir = "/dev/shm"
 # gunicorn 27's control socket lives at one path per user (~/.gunicorn): a second server on the same host would
 # take it over. Nothing here uses it.
 control_socket_disable = True

@@ -80,5 +80,6 @@ def act(task_id: str, action: str) -> Response:
             _("There is no action %(action)r; the actions are %(actions)s.", action=action, actions=", ".join(ACTIONS))
         )
     task_id = parse_id(task_id)
-    outcome = ACTIONS[action](task_id, current_user, **action_arguments(action, task_id))
+    # The user itself, not Flask-Login's proxy (see tasks.views.act).
+    outcome = ACTIONS[action](task_id, current_user._get_current_object(), **action_arguments(action, task_id))
     return jsonify({"task": task_json(outcome.task), "already_claimed": outcome.already_claimed})
