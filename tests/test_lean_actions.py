@@ -8,17 +8,21 @@ database is made to fail the moment a transaction ends: the answer still renders
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from tests.conftest import postgres_only
 from tests.helpers import HTMX, attr, count_queries, csrf_token, logged_in
 from tests.test_api import Api
 from workorders.extensions import db
+from workorders.tasks import statements as sql
 from workorders.users.service import issue_api_token
 from workorders.users.snapshots import snapshot_of, user_rows, users
 
@@ -115,7 +119,8 @@ def test_an_htmx_claim_costs_three_statements_on_postgres_four_on_sqlite(app, sh
 
 @pytest.mark.parametrize("lane", ["htmx", "api"])
 def test_a_conflict_is_one_statement_and_no_transaction(app, shop, task_id, lane):
-    """The caller and the task as committed, read together outside a transaction: no BEGIN, lock or ROLLBACK."""
+    """The caller and the task under its row lock, read together in one statement outside a transaction: the lock
+    ends with the statement, and there is no BEGIN and no ROLLBACK."""
     claim_htmx(logged_in(app, "alice"), task_id)
     if lane == "api":
         api = Api(app.test_client(), issue_api_token("bob"))
@@ -129,13 +134,15 @@ def test_a_conflict_is_one_statement_and_no_transaction(app, shop, task_id, lane
     assert response.status_code == 409
     assert response.headers.get("HX-Retarget", "#modal-slot") == "#modal-slot"
     assert len(statements) == 1, statements
-    assert "user_departments" in statements[0] and "FOR UPDATE" not in statements[0], statements[0]
+    assert "user_departments" in statements[0], statements[0]
+    assert "FOR UPDATE" in statements[0] or db.engine.dialect.name == "sqlite", "the 409's row was read under the lock"
     assert begun == [], "a refusal needs no transaction"
 
 
 @pytest.mark.parametrize("lane", ["htmx", "api"])
 def test_a_claim_locks_only_to_change_the_task(app, shop, task_id, lane):
-    """The first look (with the caller), then one transaction: the lock (a second look) and the write."""
+    """The first look (with the caller, locked in a statement of its own), then one transaction: the lock again
+    (what the change is decided on) and the write."""
     if lane == "api":
         api = Api(app.test_client(), issue_api_token("alice"))
         with count_queries() as statements, transactions_begun() as begun:
@@ -146,7 +153,7 @@ def test_a_claim_locks_only_to_change_the_task(app, shop, task_id, lane):
         with count_queries() as statements, transactions_begun() as begun:
             response = client.post(f"/tasks/{task_id}/claim", data={"csrf_token": token, "version": 1}, headers=HTMX)
     assert response.status_code == 200
-    assert "user_departments" in statements[0] and "FOR UPDATE" not in statements[0], statements[0]
+    assert "user_departments" in statements[0] and "user_departments" not in statements[1], statements
     assert "FOR UPDATE" in statements[1] or db.engine.dialect.name == "sqlite", statements[1]
     assert begun == ["BEGIN"]
 
@@ -251,3 +258,47 @@ def test_the_request_user_may_do_what_the_model_says_it_may(app, shop):
         for department_id in departments:
             assert snapshot.belongs_to(department_id) == user.belongs_to(department_id), (user, department_id)
             assert snapshot.supervises(department_id) == user.supervises(department_id), (user, department_id)
+
+
+@postgres_only
+def test_the_first_look_waits_for_a_release_in_flight_and_the_claim_wins(app, shop, task_id):
+    """The first look reads the task under its row lock (SPEC: a 409 carries the row read under the lock): a claim
+    that arrives while the holder's release is still in flight waits for it, then takes the task."""
+    claim_htmx(logged_in(app, "alice"), task_id)
+    bob = logged_in(app, "bob")
+    token = csrf_token(bob, "/tasks")
+    answers = []
+
+    def claim() -> None:
+        data = {"csrf_token": token, "version": 2}
+        answers.append(bob.post(f"/tasks/{task_id}/claim", data=data, headers=HTMX))
+
+    releaser = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        with releaser.begin() as connection:
+            release = "UPDATE tasks SET assignee_id = NULL, version = version + 1 WHERE id = :id"
+            connection.execute(text(release), {"id": task_id})
+            claimant = threading.Thread(target=claim)
+            claimant.start()
+            time.sleep(0.5)  # bob's first look is waiting for this transaction's row lock
+            assert not answers, "the claim did not wait for the release in flight"
+        claimant.join(10)
+    finally:
+        releaser.dispose()
+    body = answers[0].get_data(as_text=True)
+    assert answers[0].status_code == 200, body
+    assert attr(body, f"task-{task_id}", "data-assignee") == "bob"
+
+
+@postgres_only
+def test_the_first_look_commits_without_a_flush_and_only_its_own_transaction(app):
+    """The first look's statement turns synchronous_commit off for its own implicit transaction; the setting is
+    gone with it, and the transaction that writes never carries it."""
+    with db.engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        connection.execute(sql.FIRST_LOOK, {"task_id": 0}).all()
+        assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+    compiled = str(sql.FIRST_LOOK.compile(dialect=db.engine.dialect))
+    assert "set_config('synchronous_commit', 'off', true)" in compiled
+    for statement in (sql.LOCK_TASK, sql.LOCK_TASK_AND_USER, sql.update_task_and_log(("assignee_id",), True)):
+        assert "synchronous_commit" not in str(statement.compile(dialect=db.engine.dialect))

@@ -2,9 +2,10 @@
 
 Every action follows the same steps (`_act`):
 
-0. **Look** at the task as last committed, without a lock or a transaction (`first_look`; for an action request it
-   came in the statement that read the caller), and decide on it. A refusal or a no-op is answered from that look:
-   no BEGIN, no lock, no ROLLBACK. Only a change goes on, and decides again on what the lock shows.
+0. **Look** at the task: the same lock-and-read as step 1, but as a statement of its own, outside a transaction
+   (`first_look`; for an action request it came in the statement that read the caller), and decide on it. A refusal
+   or a no-op is answered from that look: no BEGIN, no ROLLBACK. Only a change goes on, and decides again on what
+   the transaction's lock shows.
 1. **Lock** the task row and read, in that one statement, all that the rules and the answer need: the task, its
    work order, process, department, holder, and the previous step it may be waiting for (``WITH locked AS
    (SELECT … FOR UPDATE) SELECT …``, see `statements.LOCK_TASK`; the lock wait is bounded by ``lock_timeout``,
@@ -267,15 +268,15 @@ ACTIONS = {
 def _act(
     task_id: int, actor: User, decide: Callable[[TaskSnapshot], Decision], lock_user_id: int | None = None
 ) -> Outcome:
-    """Decide on the task as last committed; for a change, lock, decide again, write, commit. The outcome (or the
-    refusal) carries the row as it was decided on, or as this transaction left it.
+    """Decide on a first look at the task under its lock; for a change, lock again in a transaction, decide again,
+    write, commit. The outcome (or the refusal) carries the row as it was decided on, or as the transaction left it.
 
-    Refusals and no-ops are answered from the first look (`first_look`), without a transaction; `decide` may
-    therefore run twice, and must not write. `lock_user_id`: a user row to lock along with the task, in the same
-    statement (the claimant's, for the cap).
+    Refusals and no-ops are answered from the first look (`first_look`), a statement of its own with no transaction
+    around it; `decide` may therefore run twice, and must not write. `lock_user_id`: a user row to lock along with
+    the task, in the same statement (the claimant's, for the cap).
     """
     with reading(f"task {task_id}", task_id=task_id):
-        seen = first_look.committed(task_id)
+        seen = first_look.looked_at(task_id)
         if seen is None:
             raise TaskNotFound(task_id)
         try:

@@ -9,7 +9,9 @@ from __future__ import annotations
 from functools import cache
 from types import SimpleNamespace
 
-from sqlalchemy import Select, Update, bindparam, func, insert, select, text, true, update
+from sqlalchemy import Boolean, Select, Update, bindparam, func, insert, select, text, true, update
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from workorders.departments.models import Department, Process
 from workorders.orders.models import WorkOrder
@@ -25,7 +27,7 @@ processes = Process.__table__
 departments = Department.__table__
 
 
-def _lock_task(lock_user: bool = False, many: bool = False, lock: bool = True):
+def _lock_task(lock_user: bool = False, many: bool = False):
     """The task row locked, with all its row shows; the lock is taken in a CTE and the rest joined outside it.
 
     Joined in the locking SELECT itself, PostgreSQL would, after waiting for the lock, re-check the task's new
@@ -38,15 +40,12 @@ def _lock_task(lock_user: bool = False, many: bool = False, lock: bool = True):
 
     With `many`, every task of the list :task_ids, locked in id order (the CTE's ORDER BY runs below its row
     locks), so that two transactions locking overlapping sets of tasks never wait for each other in a circle.
-
-    Without `lock`, the same row as last committed, nothing locked: an action's first look (`PEEK_TASK`).
     """
     if many:
         wanted = tasks.c.id.in_(bindparam("task_ids", expanding=True))
         locked = select(tasks).where(wanted).order_by(tasks.c.id).with_for_update().cte("locked")
     else:
-        locked = select(tasks).where(tasks.c.id == bindparam("task_id"))
-        locked = locked.with_for_update().cte("locked") if lock else locked.cte("committed")
+        locked = select(tasks).where(tasks.c.id == bindparam("task_id")).with_for_update().cte("locked")
     prev, prev_process = tasks.alias("prev"), processes.alias("prev_process")
     blocker, blocker_process, holder = tasks.alias("blocker"), processes.alias("blocker_process"), users.alias("holder")
     previous_step = (
@@ -102,7 +101,6 @@ def _with_user_lock(joined, locked):
 LOCK_TASK = _lock_task()
 LOCK_TASK_AND_USER = _lock_task(lock_user=True)
 LOCK_TASKS = _lock_task(many=True)
-PEEK_TASK = _lock_task(lock=False)
 LOCK_USER = select(users.c.id).where(users.c.id == bindparam("user_id")).with_for_update()
 HOLDER = select(users.c.username, users.c.display_name, users.c.active).where(users.c.id == bindparam("user_id"))
 INSERT_EVENT = insert(events)
@@ -208,7 +206,7 @@ RETURNING task_id
 
 
 def snapshot(row) -> TaskSnapshot:
-    """A TaskSnapshot from a LOCK_TASK or PEEK_TASK row, or from a namespace with the same names."""
+    """A TaskSnapshot from a LOCK_TASK row, or from a namespace with the same names."""
     return TaskSnapshot(
         id=row.id,
         work_order_id=row.work_order_id,
@@ -234,17 +232,41 @@ def snapshot(row) -> TaskSnapshot:
     )
 
 
-# PEEK_TASK beside the request's user (`first_look.read_user`): its columns, each labelled with this prefix.
+class commit_without_flush(FunctionElement):
+    """In a statement run on its own (autocommit) that only locks and reads: its implicit transaction commits
+    without waiting for the WAL to reach the disk (`SET LOCAL synchronous_commit = off`, for that transaction
+    alone). Taking a row lock gives a transaction an id, and committing one waits for a flush; for a lock that
+    ended with its statement there is nothing a crash could lose. Never in a transaction that writes."""
+
+    type = Boolean()
+    inherit_cache = True
+
+
+@compiles(commit_without_flush, "postgresql")
+def _commit_without_flush_postgresql(_element, _compiler, **_kw) -> str:
+    return "set_config('synchronous_commit', 'off', true) IS NOT NULL"
+
+
+@compiles(commit_without_flush)
+def _commit_without_flush_elsewhere(_element, _compiler, **_kw) -> str:
+    return "1 = 1"  # SQLite: no row locks, nothing to flush for them
+
+
+# An action's first look (first_look.py), on its own: LOCK_TASK, committed without a flush.
+FIRST_LOOK = LOCK_TASK.add_columns(commit_without_flush().label("commit_without_flush"))
+# LOCK_TASK beside the request's user (`first_look.read_user`): its columns, each labelled with this prefix.
 TASK_PREFIX = "task_"
 
 
 @cache
 def task_beside(user_statement: Select) -> Select:
-    """`user_statement` with PEEK_TASK's columns for :task_id on each of its rows (NULLs if there is no such
-    task), labelled TASK_PREFIX + name: the caller and the task they act on, in one round trip."""
-    task = PEEK_TASK.subquery("task")
+    """`user_statement` with LOCK_TASK's columns for :task_id on each of its rows (NULLs if there is no such
+    task), labelled TASK_PREFIX + name: the caller and the task they act on, locked, in one round trip. For a
+    statement on its own: it commits without a flush (`commit_without_flush`)."""
+    task = LOCK_TASK.subquery("task")
     columns = [column.label(TASK_PREFIX + column.name) for column in task.c]
-    return user_statement.outerjoin(task, true()).add_columns(*columns)
+    quiet = commit_without_flush().label("commit_without_flush")
+    return user_statement.outerjoin(task, true()).add_columns(*columns, quiet)
 
 
 def prefixed_snapshot(row) -> TaskSnapshot | None:
@@ -252,7 +274,7 @@ def prefixed_snapshot(row) -> TaskSnapshot | None:
     values = row._mapping
     if values[TASK_PREFIX + "id"] is None:
         return None
-    return snapshot(SimpleNamespace(**{name: values[TASK_PREFIX + name] for name in _PEEK_NAMES}))
+    return snapshot(SimpleNamespace(**{name: values[TASK_PREFIX + name] for name in _TASK_NAMES}))
 
 
-_PEEK_NAMES = tuple(column.name for column in PEEK_TASK.selected_columns)
+_TASK_NAMES = tuple(column.name for column in LOCK_TASK.selected_columns)
