@@ -54,8 +54,12 @@ def main() -> int:
 def _listen(engine, event, log: list[dict]) -> None:
     """Record every round trip: statements (text, parameters, result columns), pool pings, commits, rollbacks."""
 
-    def before(_conn, _cursor, statement, parameters, _context, _executemany):
-        log.append({"kind": "statement", "sql": statement, "parameters": parameters})
+    def autocommit(conn) -> bool:
+        # A read on its own (the checkout's transactions.read_on_its_own): no BEGIN before it, no ROLLBACK after.
+        return conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+
+    def before(conn, _cursor, statement, parameters, _context, _executemany):
+        log.append({"kind": "statement", "sql": statement, "parameters": parameters, "autocommit": autocommit(conn)})
 
     def after(_conn, cursor, _statement, _parameters, _context, _executemany):
         log[-1]["columns"] = [column.name for column in cursor.description or ()]
@@ -68,8 +72,8 @@ def _listen(engine, event, log: list[dict]) -> None:
     event.listen(engine, "before_cursor_execute", before)
     event.listen(engine, "after_cursor_execute", after)
     event.listen(engine, "checkout", checkout)
-    event.listen(engine, "commit", lambda _conn: log.append({"kind": "commit"}))
-    event.listen(engine, "rollback", lambda _conn: log.append({"kind": "rollback"}))
+    event.listen(engine, "commit", lambda conn: autocommit(conn) or log.append({"kind": "commit"}))
+    event.listen(engine, "rollback", lambda conn: autocommit(conn) or log.append({"kind": "rollback"}))
 
 
 def _api_claim(client, job: dict):

@@ -13,7 +13,8 @@ def pgbench_script(conversation: list[dict], task_id: int, user_id: int, task_ra
 
     `task_id` and `user_id` are the claim's own, which become `:id` and `:uid`. The version the lock read becomes
     `:lock_version` (pgbench's \\gset), so every transaction changes its task as a first claim does, even a task
-    claimed before; a task held by someone else, the 409 path, is not modelled.
+    claimed before; a task held by someone else, the 409 path, is not modelled. A statement the app ran in
+    autocommit (the first look, a statement of its own) is sent outside any transaction, as the app sent it.
     """
     lines = [
         f"\\set id random({task_range.start}, {task_range.stop - 1})",
@@ -22,7 +23,7 @@ def pgbench_script(conversation: list[dict], task_id: int, user_id: int, task_ra
     in_transaction = locked = False
     for entry in conversation:
         kind = entry["kind"]
-        if kind in ("ping", "statement") and not in_transaction:
+        if kind in ("ping", "statement") and not in_transaction and not entry.get("autocommit"):
             # psycopg opens the transaction itself before the first query (the pool's ping included).
             lines.append("BEGIN;")
             in_transaction = True
