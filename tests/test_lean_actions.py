@@ -2,8 +2,9 @@
 
 Statements are counted with an SQLAlchemy event listener on the engine, for the whole request, the session or
 token user included (BEGIN and COMMIT are not statements the app writes, and are not counted). Then the
-database is made to fail the moment a transaction ends: the answer still renders, because nothing after COMMIT
-(or after the refusing rollback) goes back to it.
+database is made to fail the moment a transaction ends (or, for a 409, after the one statement that looked at the
+task under its lock): the answer still renders, because nothing after COMMIT (or the refusing look) goes back to
+it.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 class TaskError(DomainError):
-    """A refused action, carrying the task as the refusing transaction saw it under the lock.
+    """A refused action, carrying the task as it was read under its lock (the first look, or the transaction).
 
     `choices` are the people a supervisor could assign it to, so the fresh row renders without a query.
     """

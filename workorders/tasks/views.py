@@ -136,7 +136,7 @@ def _bulk_rows(outcome: bulk.BulkOutcome) -> list:
 
 @bp.errorhandler(DomainError)
 def refused(error: DomainError) -> Response:
-    """Any refusal on a board page; a 409 for htmx also carries the row as the refusing transaction saw it."""
+    """Any refusal on a board page; a 409 for htmx also carries the row as it was read under the lock."""
     oob_row = ""
     if isinstance(error, TaskConflict) and error.task is not None and is_htmx():
         row = make_row(current_user, error.task, error.choices)
