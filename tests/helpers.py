@@ -60,6 +60,16 @@ class Browser:
 
 
 @contextmanager
+def listening(target, name: str, listener: Callable) -> Iterator[None]:
+    """An SQLAlchemy event listener on `target`, for the block only."""
+    event.listen(target, name, listener)
+    try:
+        yield
+    finally:
+        event.remove(target, name, listener)
+
+
+@contextmanager
 def count_queries() -> Iterator[list[str]]:
     """Every statement the app sends to the database while the block runs, from any thread."""
     statements: list[str] = []

@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from tests.conftest import postgres_only
-from tests.helpers import HTMX, attr, count_queries, csrf_token, logged_in
+from tests.helpers import HTMX, attr, count_queries, csrf_token, listening, logged_in
 from tests.test_api import Api
 from workorders.extensions import db
 from workorders.tasks import statements as sql
@@ -62,11 +62,8 @@ def database_gone_after_the_first_statement(app) -> Iterator[list[str]]:
         if len(sent) > 1:
             raise OperationalError(statement, {}, ConnectionError("server closed the connection unexpectedly"))
 
-    event.listen(db.engine, "before_cursor_execute", refuse)
-    try:
+    with listening(db.engine, "before_cursor_execute", refuse):
         yield sent
-    finally:
-        event.remove(db.engine, "before_cursor_execute", refuse)
 
 
 @contextmanager
@@ -78,11 +75,8 @@ def transactions_begun() -> Iterator[list[str]]:
         if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
             begun.append("BEGIN")
 
-    event.listen(db.engine, "begin", begin)
-    try:
+    with listening(db.engine, "begin", begin):
         yield begun
-    finally:
-        event.remove(db.engine, "begin", begin)
 
 
 @pytest.fixture
@@ -118,20 +112,26 @@ def test_an_htmx_claim_costs_three_statements_on_postgres_four_on_sqlite(app, sh
     assert len(statements) == CLAIM_STATEMENTS[db.engine.dialect.name], statements
 
 
+def counted_claim(app, username: str, task_id: int, lane: str):
+    """`username` claims the task at version 1 over the API or htmx: the answer, its statements and its BEGINs."""
+    if lane == "api":
+        api = Api(app.test_client(), issue_api_token(username))
+        with count_queries() as statements, transactions_begun() as begun:
+            response = api.post(f"/tasks/{task_id}/claim", {"version": 1})
+    else:
+        client = logged_in(app, username)
+        token = csrf_token(client, "/tasks")
+        with count_queries() as statements, transactions_begun() as begun:
+            response = client.post(f"/tasks/{task_id}/claim", data={"csrf_token": token, "version": 1}, headers=HTMX)
+    return response, statements, begun
+
+
 @pytest.mark.parametrize("lane", ["htmx", "api"])
 def test_a_conflict_is_one_statement_and_no_transaction(app, shop, task_id, lane):
     """The caller and the task under its row lock, read together in one statement outside a transaction: the lock
     ends with the statement, and there is no BEGIN and no ROLLBACK."""
     claim_htmx(logged_in(app, "alice"), task_id)
-    if lane == "api":
-        api = Api(app.test_client(), issue_api_token("bob"))
-        with count_queries() as statements, transactions_begun() as begun:
-            response = api.post(f"/tasks/{task_id}/claim", {"version": 1})
-    else:
-        client = logged_in(app, "bob")
-        token = csrf_token(client, "/tasks")
-        with count_queries() as statements, transactions_begun() as begun:
-            response = client.post(f"/tasks/{task_id}/claim", data={"csrf_token": token, "version": 1}, headers=HTMX)
+    response, statements, begun = counted_claim(app, "bob", task_id, lane)
     assert response.status_code == 409
     assert response.headers.get("HX-Retarget", "#modal-slot") == "#modal-slot"
     assert len(statements) == 1, statements
@@ -144,15 +144,7 @@ def test_a_conflict_is_one_statement_and_no_transaction(app, shop, task_id, lane
 def test_a_claim_locks_only_to_change_the_task(app, shop, task_id, lane):
     """The first look (with the caller, locked in a statement of its own), then one transaction: the lock again
     (what the change is decided on) and the write."""
-    if lane == "api":
-        api = Api(app.test_client(), issue_api_token("alice"))
-        with count_queries() as statements, transactions_begun() as begun:
-            response = api.post(f"/tasks/{task_id}/claim", {"version": 1})
-    else:
-        client = logged_in(app, "alice")
-        token = csrf_token(client, "/tasks")
-        with count_queries() as statements, transactions_begun() as begun:
-            response = client.post(f"/tasks/{task_id}/claim", data={"csrf_token": token, "version": 1}, headers=HTMX)
+    response, statements, begun = counted_claim(app, "alice", task_id, lane)
     assert response.status_code == 200
     assert "user_departments" in statements[0] and "user_departments" not in statements[1], statements
     assert "FOR UPDATE" in statements[1] or db.engine.dialect.name == "sqlite", statements[1]
