@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import psycopg
 import pytest
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import OperationalError
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 from tests.conftest import postgres_only
 from tests.helpers import HTMX, attr, count_queries, csrf_token, listening, logged_in
 from tests.test_api import Api
+from workorders.database import DescribedOnce
 from workorders.extensions import db
 from workorders.tasks import statements as sql
 from workorders.users.service import issue_api_token
@@ -295,3 +297,23 @@ def test_the_first_look_commits_without_a_flush_and_only_its_own_transaction(app
     assert "set_config('synchronous_commit', 'off', true)" in compiled
     for statement in (sql.LOCK_TASK, sql.LOCK_TASK_AND_USER, sql.update_task_and_log(("assignee_id",), True)):
         assert "synchronous_commit" not in str(statement.compile(dialect=db.engine.dialect))
+
+
+@postgres_only
+def test_a_results_description_is_built_once_per_shape_and_is_always_its_own(app):
+    """psycopg's description (every Column object) is kept per result shape: the same statement gets the same
+    list back; a result of another shape gets its own columns; and each matches what psycopg builds anew."""
+    with db.engine.connect() as connection:
+        cursor = connection.connection.driver_connection.cursor()
+        assert isinstance(cursor, DescribedOnce)
+        plain = psycopg.Cursor(connection.connection.driver_connection)
+        shapes = ["SELECT 1 AS a, 'x'::text AS b", "SELECT 'x'::text AS a, 1 AS b", "SELECT 1 AS a, 'x'::text AS c"]
+        for query in shapes:
+            cursor.execute(query)
+            first = cursor.description
+            cursor.execute(query)
+            assert cursor.description is first, "built once for its shape"
+            plain.execute(query)
+            assert [(c.name, c.type_code) for c in first] == [(c.name, c.type_code) for c in plain.description]
+        cursor.execute("SET lock_timeout = 3000")
+        assert cursor.description is None, "a command without rows has no description"
