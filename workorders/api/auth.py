@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy import Select, bindparam
 
 from workorders.errors import Unauthorized
-from workorders.extensions import csrf, db, login_manager
+from workorders.extensions import csrf, login_manager
 from workorders.tasks import first_look
 from workorders.users.passwords import hash_api_token
 from workorders.users.snapshots import UserSnapshot, snapshot_of, user_rows, users
@@ -35,9 +35,7 @@ def user_by_token() -> Select:
 
 def user_for_token(token: str) -> UserSnapshot | None:
     """The active user the token belongs to, with their departments: one query (with an action's task)."""
-    params = {"token_hash": hash_api_token(token)}
-    rows = first_look.read_user(user_by_token(), params)
-    user = snapshot_of(rows if rows is not None else db.session.execute(user_by_token(), params).all())
+    user = snapshot_of(first_look.read_user(user_by_token(), {"token_hash": hash_api_token(token)}))
     return user if user is not None and user.active else None
 
 

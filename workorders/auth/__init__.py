@@ -10,7 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from workorders.auth.models import LoginThrottle  # noqa: F401  (mapped with the other models)
 from workorders.errors import Unauthorized, render_error, wants_json
-from workorders.extensions import db, login_manager
+from workorders.extensions import login_manager
 from workorders.htmx import is_htmx, redirect_page
 from workorders.notifications.queries import kept_since
 from workorders.tasks import first_look
@@ -54,8 +54,7 @@ def load_user(user_id: str) -> UserSnapshot | None:
         return None
     unread = request.method == "GET" or not is_htmx()
     params = {"user_id": int(id_part), "kept_since": kept_since()} if unread else {"user_id": int(id_part)}
-    rows = first_look.read_user(user_by_id(unread), params)  # an action's task comes along
-    user = snapshot_of(rows if rows is not None else db.session.execute(user_by_id(unread), params).all())
+    user = snapshot_of(first_look.read_user(user_by_id(unread), params))  # an action's task comes along
     if user is None or not user.active or user.session_version != int(version_part):
         return None
     return user

@@ -22,6 +22,7 @@ from dataclasses import replace
 from flask import g, has_request_context, request
 from sqlalchemy import Row, Select
 
+from workorders.extensions import db
 from workorders.forms import MAX_INT, whole_number
 from workorders.tasks import statements as sql
 from workorders.tasks.snapshots import Person, TaskSnapshot
@@ -31,12 +32,12 @@ from workorders.transactions import read_on_its_own
 ACTION_ENDPOINTS = frozenset({"tasks.act", "api.act"})
 
 
-def read_user(user_statement: Select, params: dict) -> Sequence[Row] | None:
-    """The rows of the request's user statement, with the task beside them on an action request, read on their
-    own; the task is kept for `looked_at`. None for any other request (the caller reads the user as it did)."""
+def read_user(user_statement: Select, params: dict) -> Sequence[Row]:
+    """The rows of the request's user statement. On an action request, with the task beside them, read on their
+    own, and the task kept for `looked_at`; on any other, in the session's transaction as every page reads."""
     task_id = acted_on()
     if task_id is None:
-        return None
+        return db.session.execute(user_statement, params).all()
     rows = read_on_its_own(sql.task_beside(user_statement), {**params, "task_id": task_id})
     if rows:
         g.first_look = (task_id, sql.prefixed_snapshot(rows[0]))
