@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-from babel import Locale, support
+from babel import Locale, dates, numbers, support
 from flask import Flask, g, has_request_context, request
 from flask_babel import (
     Babel,
@@ -146,7 +146,14 @@ def refresh_language() -> None:
 
 def number(value: int | float | None) -> str:
     """A whole or decimal number in the viewer's locale: `2,500`."""
-    return "" if value is None else format_decimal(value)
+    return "" if value is None else _number(value, current_language())
+
+
+# A table repeats the same quantities and dates row after row, and Babel formats each one anew (tens of µs):
+# what was written once in a language is kept, a few thousand values of each.
+@lru_cache(maxsize=4096)
+def _number(value: int | float, language: str) -> str:
+    return numbers.format_decimal(value, locale=LOCALES[language])
 
 
 def duration(minutes: int) -> str:
@@ -159,24 +166,28 @@ def duration(minutes: int) -> str:
     return hours_text if hours else minutes_text
 
 
-def _pattern(patterns: dict[str, str], skeleton: str) -> str:
+def _pattern(patterns: dict[str, str], skeleton: str, language: str) -> str:
     """English keeps the board's own day-month order; other languages take CLDR's pattern for the skeleton."""
-    locale = get_locale() or Locale.parse(DEFAULT_LANGUAGE)
-    return patterns.get(current_language()) or str(locale.datetime_skeletons[skeleton].pattern)
+    return patterns.get(language) or str(LOCALES[language].datetime_skeletons[skeleton].pattern)
 
 
 def short_date(value: date | datetime | None) -> str:
     """A date as people write it in the viewer's language: `16 Dec 2026`, `2026年12月16日`."""
     if value is None:
         return ""
-    return format_date(value, _pattern({"en": "d MMM y"}, "yMMMd"), rebase=False)
+    return _short_date(value, current_language())
+
+
+@lru_cache(maxsize=4096)
+def _short_date(value: date | datetime, language: str) -> str:
+    return dates.format_date(value, _pattern({"en": "d MMM y"}, "yMMMd", language), locale=LOCALES[language])
 
 
 def day_time(value: datetime | None) -> str:
     """Day and time to the minute, for a history line: `16 Dec 14:05`, `12月16日 14:05`."""
     if value is None:
         return ""
-    return format_datetime(value, _pattern({"en": "d MMM"}, "MMMd") + " HH:mm", rebase=False)
+    return format_datetime(value, _pattern({"en": "d MMM"}, "MMMd", current_language()) + " HH:mm", rebase=False)
 
 
 def init_app(app: Flask) -> None:
