@@ -9,7 +9,14 @@ from workorders.forms import MAX_INT, Form, NonNegativeIntegerField, next_path, 
 
 
 class ActionForm(Form):
-    """Claim, release, start and pause: just the version the user saw."""
+    """Claim, release, start and pause: just the version the user saw.
+
+    No CSRF field of its own: CSRFProtect (workorders/extensions.py) has checked the request's token before any view
+    runs, and the form's field would only sign another one, which a refusal's answer has no use for.
+    """
+
+    class Meta(Form.Meta):
+        csrf = False
 
     version = NonNegativeIntegerField(_l("version"))
     next = HiddenField(validators=[Optional(), Length(max=2000)])
