@@ -128,17 +128,20 @@ def asks_for_json() -> bool:
     return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
 
 
-def render_error(error: DomainError, oob_html: str = "", page: Callable[[], str] | None = None) -> Response:
+def render_error(
+    error: DomainError, dialog: Callable[[], str] | None = None, page: Callable[[], str] | None = None
+) -> Response:
     """Answer with JSON for the API, a dialog for htmx, or a full page for a plain browser.
 
-    `oob_html` goes out of band with the dialog (e.g. the fresh row behind a 409); `page` renders the full page
-    when the view has a better one than the error page (the login form again, with the message). Reads nothing
-    from the database.
+    `dialog` renders the htmx dialog when the view has a fuller one (a 409's also carries the fresh row out of
+    band); `page` renders the full page when the view has a better one than the error page (the login form again,
+    with the message). Reads nothing from the database.
     """
     if wants_json() or asks_for_json():
         response = jsonify(error.envelope())
     elif is_htmx():
-        response = retarget(Response(render_template("errors/_dialog.html", error=error) + oob_html), "#modal-slot")
+        body = dialog() if dialog is not None else render_template("errors/_dialog.html", error=error)
+        response = retarget(Response(body), "#modal-slot")
     elif page is not None:
         response = Response(page())
     else:

@@ -137,11 +137,14 @@ def _bulk_rows(outcome: bulk.BulkOutcome) -> list:
 @bp.errorhandler(DomainError)
 def refused(error: DomainError) -> Response:
     """Any refusal on a board page; a 409 for htmx also carries the row as it was read under the lock."""
-    oob_row = ""
-    if isinstance(error, TaskConflict) and error.task is not None and is_htmx():
+    if not (isinstance(error, TaskConflict) and error.task is not None):
+        return render_error(error)
+
+    def dialog() -> str:
         row = make_row(current_user, error.task, error.choices)
-        oob_row = render_template("tasks/_row_oob.html", row=row, oob=True, return_to=_return_path())
-    return render_error(error, oob_row)
+        return render_template("tasks/_conflict.html", error=error, row=row, oob=True, return_to=_return_path())
+
+    return render_error(error, dialog=dialog)
 
 
 def _not_found(task_id) -> None:
