@@ -168,10 +168,12 @@ def compare_lane(lane: str, projects: tuple[Path, Path], server: str, seconds: i
             problems += [f"gunicorn logged {len(errors)} errors, first: {errors[0]}"] if errors else []
     totals = [per_claim(runs) for runs in measured]
     turn_ratios = [per_claim([b])["total"] / per_claim([a])["total"] for a, b in zip(*measured, strict=True)]
-    for runs in measured:
+    for project, runs in zip(projects, measured, strict=True):
         other = sum(n for load, _ in runs for status, n in load["statuses"].items() if status not in ("200", "409"))
-        errors = sum(sum(load["errors"].values()) for load, _ in runs)
-        problems += [f"{other} responses other than 200 and 409, {errors} socket errors"] if other or errors else []
+        errors = {kind: sum(load["errors"][kind] for load, _ in runs) for kind in runs[0][0]["errors"]}
+        if other or any(errors.values()):
+            kinds = ", ".join(f"{kind} {n}" for kind, n in errors.items() if n) or "none"
+            problems.append(f"{project}: {other} responses other than 200 and 409; socket errors: {kinds}")
     return totals, turn_ratios, problems
 
 
